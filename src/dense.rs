@@ -1,0 +1,147 @@
+//! The dense loss over a batch: hard labels (0, 1 or [`IGNORE`](crate::IGNORE)),
+//! every buffer the caller's.
+
+use crate::{Error, Reduction, Shape, kernel};
+
+/// Checks the shape and the output length; returns the number of cells.
+fn check(shape: Shape, logits: usize, labels: usize, out: usize, reduction: Reduction) -> Result<(), Error> {
+    shape.check_len(logits)?;
+    shape.check_len(labels)?;
+    reduction.grad_scale(shape.rows)?;
+    if out != reduction.outputs(shape.rows) {
+        return Err(Error::Shape);
+    }
+    Ok(())
+}
+
+/// Collects per-row losses into the reduced output.
+struct Reducer<'a> {
+    reduction: Reduction,
+    out: &'a mut [f32],
+    total: f64,
+}
+
+impl<'a> Reducer<'a> {
+    fn new(reduction: Reduction, out: &'a mut [f32]) -> Self {
+        Reducer { reduction, out, total: 0.0 }
+    }
+
+    #[inline]
+    fn push(&mut self, row: usize, loss: f32) {
+        match self.reduction {
+            Reduction::None => {
+                if let Some(o) = self.out.get_mut(row) {
+                    *o = loss;
+                }
+            }
+            Reduction::Mean | Reduction::Sum => self.total += f64::from(loss),
+        }
+    }
+
+    fn finish(self, rows: usize) {
+        let value = match self.reduction {
+            Reduction::None => return,
+            Reduction::Mean => self.total / rows as f64,
+            Reduction::Sum => self.total,
+        };
+        if let Some(o) = self.out.first_mut() {
+            *o = value as f32;
+        }
+    }
+}
+
+/// The loss of a batch.
+///
+/// `logits` and `labels` are row-major `[rows][classes]`; `out` holds `rows`
+/// values for [`Reduction::None`] and one otherwise. On error `out` is not
+/// written, except that with [`Reduction::None`] the rows before the bad one
+/// may have been.
+///
+/// ```
+/// use mlcce::{Reduction, Shape};
+/// let logits = [0.9, 0.1, 0.8, 0.3, 0.3, 0.2, 0.5, 0.7, 0.7, 0.6, 0.1, 0.3];
+/// let labels = [1, 0, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0];
+/// let mut mean = [0.0f32];
+/// mlcce::loss(Shape::new(3, 4), &logits, &labels, Reduction::Mean, &mut mean)?;
+/// assert!((mean[0] - 1.980_370_4).abs() < 1e-6);
+/// # Ok::<(), mlcce::Error>(())
+/// ```
+pub fn loss(shape: Shape, logits: &[f32], labels: &[u8], reduction: Reduction, out: &mut [f32]) -> Result<(), Error> {
+    check(shape, logits.len(), labels.len(), out.len(), reduction)?;
+    let mut reducer = Reducer::new(reduction, out);
+    if shape.classes > 0 {
+        let rows = logits.chunks_exact(shape.classes).zip(labels.chunks_exact(shape.classes));
+        for (r, (lg, lb)) in rows.enumerate() {
+            reducer.push(r, kernel::row_state(lg, lb)?.loss());
+        }
+    } else {
+        (0..shape.rows).for_each(|r| reducer.push(r, 0.0));
+    }
+    reducer.finish(shape.rows);
+    Ok(())
+}
+
+/// The loss of one row (dense labels).
+pub fn row_loss(logits: &[f32], labels: &[u8]) -> Result<f32, Error> {
+    if logits.len() != labels.len() {
+        return Err(Error::Shape);
+    }
+    Ok(kernel::row_state(logits, labels)?.loss())
+}
+
+/// The loss and its gradient, fused: one exp per logit.
+///
+/// `grad` (`rows * classes`) receives the gradient of the reduced loss.
+/// `loss_out`, when given, receives the loss as in [`loss`]. On error
+/// `loss_out` is not written; `grad` may hold partial results.
+pub fn loss_grad(
+    shape: Shape,
+    logits: &[f32],
+    labels: &[u8],
+    reduction: Reduction,
+    loss_out: Option<&mut [f32]>,
+    grad: &mut [f32],
+) -> Result<(), Error> {
+    let out_len = loss_out.as_ref().map_or(reduction.outputs(shape.rows), |o| o.len());
+    check(shape, logits.len(), labels.len(), out_len, reduction)?;
+    shape.check_len(grad.len())?;
+    let scale = reduction.grad_scale(shape.rows)?;
+    let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
+    if shape.classes > 0 {
+        let c = shape.classes;
+        let rows = logits.chunks_exact(c).zip(labels.chunks_exact(c)).zip(grad.chunks_exact_mut(c));
+        for (r, ((lg, lb), g)) in rows.enumerate() {
+            reducer.push(r, kernel::row_grad(lg, lb, scale, g)?.loss());
+        }
+    } else {
+        (0..shape.rows).for_each(|r| reducer.push(r, 0.0));
+    }
+    reducer.finish(shape.rows);
+    Ok(())
+}
+
+/// [`loss_grad`] with the gradient written over the logits (for callers
+/// short of memory). On a data error the logits may be partly overwritten.
+pub fn loss_grad_in_place(
+    shape: Shape,
+    logits_then_grad: &mut [f32],
+    labels: &[u8],
+    reduction: Reduction,
+    loss_out: Option<&mut [f32]>,
+) -> Result<(), Error> {
+    let out_len = loss_out.as_ref().map_or(reduction.outputs(shape.rows), |o| o.len());
+    check(shape, logits_then_grad.len(), labels.len(), out_len, reduction)?;
+    let scale = reduction.grad_scale(shape.rows)?;
+    let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
+    if shape.classes > 0 {
+        let c = shape.classes;
+        let rows = logits_then_grad.chunks_exact_mut(c).zip(labels.chunks_exact(c));
+        for (r, (buf, lb)) in rows.enumerate() {
+            reducer.push(r, kernel::row_grad_in_place(buf, lb, scale)?.loss());
+        }
+    } else {
+        (0..shape.rows).for_each(|r| reducer.push(r, 0.0));
+    }
+    reducer.finish(shape.rows);
+    Ok(())
+}

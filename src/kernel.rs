@@ -1,0 +1,357 @@
+//! The SIMD row kernels of the dense loss (eight `f32` lanes through `wide`).
+//!
+//! # The algorithm
+//! Each logit feeds exactly one of the row's two sums: a negative class adds
+//! `e^{s}`, a positive class adds `e^{-s}`. So each lane computes `v = ±s`
+//! (the sign flipped by XOR with the positive mask) and ONE `exp(v)`, which is
+//! then masked into the negative or the positive accumulator. Labels are read
+//! 16 at a time as bytes, checked (`label + 1 <= 2` covers 0, 1 and 255) and
+//! widened into lane masks.
+//!
+//! * **Fast path** (one pass): the sums are taken with shift 0, i.e. of
+//!   `e^{v}` itself. Because the loss's `1 +` keeps each log-sum-exp at or
+//!   above 0, no max is needed as long as every term is a normal `f32` and the
+//!   sums cannot overflow. The pass checks that afterwards: both sums must lie
+//!   in `[FAST_MIN, FAST_MAX]` (non-finite logits poison their sum with NaN,
+//!   clamped huge ones push it over `FAST_MAX`, bad labels are caught by the
+//!   byte check).
+//! * **Shifted path** (when the check fails): a max pass that also validates
+//!   labels and finiteness, then the same exp pass with `v - max` per group
+//!   (every exp input `<= 0`), the textbook stable log-sum-exp.
+//!
+//! Sums are accumulated in `f32` lanes for blocks of `BLOCK` logits and the
+//! block totals in `f64`, so a 131072-class row is summed as accurately as a
+//! 512-class one.
+//!
+//! Gradients: the exp pass stores the signed terms (`+e` negative, `-e`
+//! positive, `0` ignored) in the gradient buffer; a second pass multiplies
+//! each by its group's factor `scale / (1 + Σ)`, picked by the stored sign, so
+//! labels are not read twice. In place (gradient over the logits) the shifted
+//! path is always used, since the fast path could not redo a row once the
+//! logits are overwritten.
+//!
+//! Row tails (`len % 16` logits) go through the same vector code, padded with
+//! ignored lanes, so a logit's term never depends on where its row starts.
+
+use wide::{f32x8, i32x8, u8x16, u16x8};
+
+use crate::{Error, exp::exp, lse::Lse, scalar, stream::Stream};
+
+/// Logits per loop step (two vectors; one 16-byte label load).
+const STEP: usize = 16;
+/// Steps summed in `f32` before the block total is added in `f64`.
+const BLOCK_STEPS: usize = 32;
+/// Fast-path sums outside `[FAST_MIN, FAST_MAX]` are redone shifted.
+///
+/// `FAST_MIN = 2^-40`: a sum this large has a term above `e^-28 / n`, so the
+/// terms that `exp` flushed to zero (below `e^-87.7`) are < `n·e^-60` of it.
+/// `FAST_MAX = 2^100`: far from `f32::MAX`, and below `e^88`, the value a
+/// clamped huge input produces.
+const FAST_MIN: f32 = 9.094_947e-13;
+const FAST_MAX: f32 = 1.267_650_6e30;
+
+const IGNORE_PAD: u8 = crate::IGNORE;
+
+/// Lane masks of one 8-lane half.
+#[derive(Clone, Copy)]
+struct Masks {
+    neg: f32x8,
+    pos: f32x8,
+}
+
+/// The per-group shifts of the shifted path.
+#[derive(Clone, Copy)]
+struct Shifts {
+    neg: f32x8,
+    pos: f32x8,
+}
+
+impl Shifts {
+    fn new(neg: f32, pos: f32) -> Shifts {
+        Shifts { neg: f32x8::splat(neg), pos: f32x8::splat(pos) }
+    }
+}
+
+#[inline(always)]
+fn to_mask(lanes: i32x8) -> f32x8 {
+    wide::bytemuck::cast(lanes)
+}
+
+/// Widens 16 labels into the masks of two 8-lane halves.
+#[inline(always)]
+fn unpack(lab: u8x16) -> [Masks; 2] {
+    let lo = i32x8::from_u16x8(u16x8::from_u8x16_low(lab));
+    let hi = i32x8::from_u16x8(u16x8::from_u8x16_high(lab));
+    let zero = i32x8::splat(0);
+    let one = i32x8::splat(1);
+    [
+        Masks { neg: to_mask(lo.simd_eq(zero)), pos: to_mask(lo.simd_eq(one)) },
+        Masks { neg: to_mask(hi.simd_eq(zero)), pos: to_mask(hi.simd_eq(one)) },
+    ]
+}
+
+/// `+s` for negatives, `-s` for positives (other lanes: anything).
+#[inline(always)]
+fn flip(s: f32x8, m: Masks) -> f32x8 {
+    s ^ (m.pos & f32x8::splat(-0.0))
+}
+
+#[inline(always)]
+fn halves(x: &[f32; STEP]) -> [f32x8; 2] {
+    let [a, b]: [[f32; 8]; 2] = wide::bytemuck::cast(*x);
+    [f32x8::new(a), f32x8::new(b)]
+}
+
+#[inline(always)]
+fn join(a: f32x8, b: f32x8) -> [f32; STEP] {
+    wide::bytemuck::cast([a.to_array(), b.to_array()])
+}
+
+/// Running sums of one exp pass.
+struct Sums {
+    neg: [f32x8; 2],
+    pos: [f32x8; 2],
+    neg_total: f64,
+    pos_total: f64,
+    /// Lane-wise max of `label + 1` (wrapping): `<= 2` iff every label is valid.
+    labels: u8x16,
+    steps: usize,
+}
+
+impl Sums {
+    fn new() -> Sums {
+        Sums {
+            neg: [f32x8::ZERO; 2],
+            pos: [f32x8::ZERO; 2],
+            neg_total: 0.0,
+            pos_total: 0.0,
+            labels: u8x16::ZERO,
+            steps: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn flush(&mut self) {
+        self.neg_total += f64::from((self.neg[0] + self.neg[1]).reduce_add());
+        self.pos_total += f64::from((self.pos[0] + self.pos[1]).reduce_add());
+        self.neg = [f32x8::ZERO; 2];
+        self.pos = [f32x8::ZERO; 2];
+    }
+
+    /// One step of 16 logits: accumulates the terms and returns them signed
+    /// (`+e` negative, `-e` positive, `0` ignored).
+    #[inline(always)]
+    fn step<const SHIFTED: bool>(
+        &mut self,
+        x: &[f32; STEP],
+        labels: &[u8; STEP],
+        shifts: Shifts,
+    ) -> [f32; STEP] {
+        let lab = u8x16::new(*labels);
+        self.labels = self.labels.max(lab + u8x16::splat(1));
+        let masks = unpack(lab);
+        let s = halves(x);
+        let mut out = [f32x8::ZERO; 2];
+        for h in 0..2 {
+            let m = masks[h];
+            let v = flip(s[h], m);
+            let e = if SHIFTED {
+                exp(v - m.pos.select(shifts.pos, shifts.neg))
+            } else {
+                // `0·v + e` is `e` for finite `v` and NaN otherwise: a
+                // non-finite logit that takes part poisons its sum.
+                v.mul_add(f32x8::ZERO, exp(v))
+            };
+            let en = e & m.neg;
+            let ep = e & m.pos;
+            self.neg[h] += en;
+            self.pos[h] += ep;
+            out[h] = en - ep;
+        }
+        self.steps += 1;
+        if self.steps % BLOCK_STEPS == 0 {
+            self.flush();
+        }
+        join(out[0], out[1])
+    }
+
+    fn finish(mut self) -> (f32, f32, bool) {
+        self.flush();
+        let labels_ok = self.labels.reduce_max() <= 2;
+        (self.neg_total as f32, self.pos_total as f32, labels_ok)
+    }
+}
+
+/// Pads a tail of fewer than 16 logits with ignored lanes.
+#[inline(always)]
+fn pad(x: &[f32], labels: &[u8]) -> ([f32; STEP], [u8; STEP]) {
+    let mut xs = [0.0f32; STEP];
+    let mut ls = [IGNORE_PAD; STEP];
+    for (d, s) in xs.iter_mut().zip(x) {
+        *d = *s;
+    }
+    for (d, s) in ls.iter_mut().zip(labels) {
+        *d = *s;
+    }
+    (xs, ls)
+}
+
+/// One exp pass without storing terms.
+fn sums<const SHIFTED: bool>(logits: &[f32], labels: &[u8], shifts: Shifts) -> (f32, f32, bool) {
+    let mut acc = Sums::new();
+    let (xc, xt) = logits.as_chunks::<STEP>();
+    let (lc, lt) = labels.as_chunks::<STEP>();
+    for (x, l) in xc.iter().zip(lc) {
+        acc.step::<SHIFTED>(x, l, shifts);
+    }
+    if !xt.is_empty() {
+        let (x, l) = pad(xt, lt);
+        acc.step::<SHIFTED>(&x, &l, shifts);
+    }
+    acc.finish()
+}
+
+/// One exp pass that stores the signed terms in `grad`.
+fn sums_store<const SHIFTED: bool>(
+    logits: &[f32],
+    labels: &[u8],
+    shifts: Shifts,
+    grad: &mut [f32],
+) -> (f32, f32, bool) {
+    let mut acc = Sums::new();
+    let (xc, xt) = logits.as_chunks::<STEP>();
+    let (lc, lt) = labels.as_chunks::<STEP>();
+    let (gc, gt) = grad.as_chunks_mut::<STEP>();
+    for ((x, l), g) in xc.iter().zip(lc).zip(gc) {
+        *g = acc.step::<SHIFTED>(x, l, shifts);
+    }
+    if !xt.is_empty() {
+        let (x, l) = pad(xt, lt);
+        let out = acc.step::<SHIFTED>(&x, &l, shifts);
+        for (d, s) in gt.iter_mut().zip(out) {
+            *d = s;
+        }
+    }
+    acc.finish()
+}
+
+/// The shifted exp pass over logits that it overwrites with the signed terms.
+fn sums_in_place(buf: &mut [f32], labels: &[u8], shifts: Shifts) -> (f32, f32, bool) {
+    let mut acc = Sums::new();
+    let (lc, lt) = labels.as_chunks::<STEP>();
+    let (bc, bt) = buf.as_chunks_mut::<STEP>();
+    for (b, l) in bc.iter_mut().zip(lc) {
+        *b = acc.step::<true>(b, l, shifts);
+    }
+    if !bt.is_empty() {
+        let (x, l) = pad(bt, lt);
+        let out = acc.step::<true>(&x, &l, shifts);
+        for (d, s) in bt.iter_mut().zip(out) {
+            *d = s;
+        }
+    }
+    acc.finish()
+}
+
+/// The max of `+s` over negatives and of `-s` over positives, validating
+/// labels and the finiteness of every logit that takes part.
+fn maxima(logits: &[f32], labels: &[u8]) -> Result<(f32, f32), Error> {
+    let neg_inf = f32x8::splat(f32::NEG_INFINITY);
+    let mut max_neg = [neg_inf; 2];
+    let mut max_pos = [neg_inf; 2];
+    // Stays 0 unless a participating logit is NaN or infinite (`v - v`).
+    let mut poison = f32x8::ZERO;
+    let mut label_max = u8x16::ZERO;
+    let mut visit = |x: &[f32; STEP], l: &[u8; STEP]| {
+        let lab = u8x16::new(*l);
+        label_max = label_max.max(lab + u8x16::splat(1));
+        let masks = unpack(lab);
+        let s = halves(x);
+        for h in 0..2 {
+            let m = masks[h];
+            let v = flip(s[h], m);
+            max_neg[h] = max_neg[h].fast_max(m.neg.select(v, neg_inf));
+            max_pos[h] = max_pos[h].fast_max(m.pos.select(v, neg_inf));
+            poison += (v - v) & (m.neg | m.pos);
+        }
+    };
+    let (xc, xt) = logits.as_chunks::<STEP>();
+    let (lc, lt) = labels.as_chunks::<STEP>();
+    for (x, l) in xc.iter().zip(lc) {
+        visit(x, l);
+    }
+    if !xt.is_empty() {
+        let (x, l) = pad(xt, lt);
+        visit(&x, &l);
+    }
+    if label_max.reduce_max() > 2 || poison.reduce_add() != 0.0 {
+        return Err(scalar::first_error(logits, labels));
+    }
+    Ok((lane_max(max_neg[0].fast_max(max_neg[1])), lane_max(max_pos[0].fast_max(max_pos[1]))))
+}
+
+fn lane_max(v: f32x8) -> f32 {
+    v.to_array().into_iter().fold(f32::NEG_INFINITY, f32::max)
+}
+
+fn fast_ok(neg: f32, pos: f32, labels_ok: bool) -> bool {
+    labels_ok && (FAST_MIN..=FAST_MAX).contains(&neg) && (FAST_MIN..=FAST_MAX).contains(&pos)
+}
+
+/// The shifted (always exact) state of a row.
+fn shifted_state(logits: &[f32], labels: &[u8]) -> Result<Stream, Error> {
+    let (mn, mp) = maxima(logits, labels)?;
+    let (n, p, _) = sums::<true>(logits, labels, Shifts::new(mn, mp));
+    Ok(Stream { neg: Lse::new(mn, n), pos: Lse::new(mp, p) })
+}
+
+/// The loss state of one row. `logits` and `labels` have the same length.
+pub(crate) fn row_state(logits: &[f32], labels: &[u8]) -> Result<Stream, Error> {
+    let (n, p, labels_ok) = sums::<false>(logits, labels, Shifts::new(0.0, 0.0));
+    if fast_ok(n, p, labels_ok) {
+        return Ok(Stream { neg: Lse::new(0.0, n), pos: Lse::new(0.0, p) });
+    }
+    shifted_state(logits, labels)
+}
+
+/// Multiplies the stored signed terms by their group's factor.
+fn scale_terms(grad: &mut [f32], neg_factor: f32, pos_factor: f32) {
+    let (gc, gt) = grad.as_chunks_mut::<8>();
+    let (fn_, fp) = (f32x8::splat(neg_factor), f32x8::splat(pos_factor));
+    for g in gc {
+        let v = f32x8::new(*g);
+        *g = (v * v.simd_lt(f32x8::ZERO).select(fp, fn_)).to_array();
+    }
+    for g in gt {
+        *g *= if *g < 0.0 { pos_factor } else { neg_factor };
+    }
+}
+
+/// Loss state and gradient (times `scale`) of one row. All slices have the
+/// same length.
+pub(crate) fn row_grad(
+    logits: &[f32],
+    labels: &[u8],
+    scale: f32,
+    grad: &mut [f32],
+) -> Result<Stream, Error> {
+    let (n, p, labels_ok) = sums_store::<false>(logits, labels, Shifts::new(0.0, 0.0), grad);
+    let state = if fast_ok(n, p, labels_ok) {
+        Stream { neg: Lse::new(0.0, n), pos: Lse::new(0.0, p) }
+    } else {
+        let (mn, mp) = maxima(logits, labels)?;
+        let (n, p, _) = sums_store::<true>(logits, labels, Shifts::new(mn, mp), grad);
+        Stream { neg: Lse::new(mn, n), pos: Lse::new(mp, p) }
+    };
+    scale_terms(grad, state.neg.grad_factor(scale), state.pos.grad_factor(scale));
+    Ok(state)
+}
+
+/// [`row_grad`] with the gradient written over the logits.
+pub(crate) fn row_grad_in_place(buf: &mut [f32], labels: &[u8], scale: f32) -> Result<Stream, Error> {
+    let (mn, mp) = maxima(buf, labels)?;
+    let (n, p, _) = sums_in_place(buf, labels, Shifts::new(mn, mp));
+    let state = Stream { neg: Lse::new(mn, n), pos: Lse::new(mp, p) };
+    scale_terms(buf, state.neg.grad_factor(scale), state.pos.grad_factor(scale));
+    Ok(state)
+}

@@ -1,0 +1,38 @@
+//! # mlcce — multi-label categorical cross-entropy, exact and fast
+//!
+//! For one row of logits `s` and hard labels `y` (0, 1, or [`IGNORE`]):
+//!
+//! ```text
+//! L = log(1 + Σ_{y=0} e^{s}) + log(1 + Σ_{y=1} e^{-s})
+//! ```
+//!
+//! the loss of "softmax + cross-entropy for multi-label" (ZLPR), and of
+//! GlobalPointer span extraction. A class is predicted positive when `s > 0`.
+//!
+//! * `#![no_std]`, no allocation, no global state: every function is a pure
+//!   function of its slices and writes only the buffers it is given.
+//! * Nothing panics: errors come back as [`Error`].
+//! * Explicit SIMD (`wide`, eight `f32` lanes) with an `exp` specialised for
+//!   the kernels' range ([`exp`] module), and a scalar `libm` path
+//!   ([`scalar`]) that is the test oracle.
+//! * Exact where the usual `1e12` masking trick is not: huge logits, fp16-scale
+//!   values, 100k+ classes, tiny losses (see the [`lse`] module).
+#![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+mod dense;
+mod error;
+pub mod exp;
+mod kernel;
+pub mod lse;
+pub mod scalar;
+mod stream;
+
+pub use dense::{loss, loss_grad, loss_grad_in_place, row_loss};
+pub use error::{Error, Reduction, Shape};
+pub use lse::Lse;
+pub use stream::Stream;
+
+/// The label of a class that takes part in neither sum (gradient 0).
+pub const IGNORE: u8 = 255;

@@ -1,0 +1,186 @@
+//! Shared by the integration tests: the f64 reference, a seeded generator,
+//! and the tolerances (stated and justified once, here).
+#![allow(dead_code)]
+
+pub const IGNORE: u8 = 255;
+
+/// Loss tolerance: `|got - want| <= LOSS_REL * |want| + LOSS_ABS`.
+///
+/// * `LOSS_REL = 1e-7` is the accuracy goal: below one `f32` ulp
+///   (`2^-23 ≈ 1.19e-7`) of the result. It holds because the kernels sum each
+///   block of 512 terms in `f32` and the block totals in `f64`, the exp is
+///   within 2 ulp (errors of terms average, they do not add up relative to the
+///   sum), and the final `log1p` never forms `1 + tiny`.
+/// * `LOSS_ABS = f32::MIN_POSITIVE` (`1.2e-38`): a loss below the `f32` normal
+///   range has no relative precision to speak of.
+pub const LOSS_REL: f64 = 1e-7;
+pub const LOSS_ABS: f64 = f32::MIN_POSITIVE as f64;
+
+/// Gradient tolerance, per element: `|got - want| <= GRAD_REL * max|want|`
+/// over the row, plus `f32::MIN_POSITIVE` for the same reason as above.
+/// Each element is `e^{s - A}` with `|s - A|` computed exactly and one
+/// multiply by `1 / (1 + Σ)`, so it is within a few ulp of itself; `1e-6`
+/// of the row's largest gradient is the stated goal.
+pub const GRAD_REL: f64 = 1e-6;
+
+pub fn close_loss(got: f32, want: f64) -> bool {
+    (f64::from(got) - want).abs() <= LOSS_REL * want.abs() + LOSS_ABS
+}
+
+pub fn assert_loss(got: f32, want: f64, what: &str) {
+    assert!(
+        close_loss(got, want),
+        "{what}: loss {got:e} vs f64 {want:e} (rel err {:e})",
+        (f64::from(got) - want).abs() / want.abs().max(1e-300)
+    );
+}
+
+pub fn assert_grad(got: &[f32], want: &[f64], what: &str) {
+    assert_grad_within(got, want, GRAD_REL, what)
+}
+
+pub fn assert_grad_within(got: &[f32], want: &[f64], rel: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let gmax = want.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let err = (f64::from(g) - w).abs();
+        assert!(
+            err <= rel * gmax + f64::from(f32::MIN_POSITIVE),
+            "{what}: grad[{i}] {g:e} vs f64 {w:e} (err {err:e}, max|g| {gmax:e})"
+        );
+    }
+}
+
+// ---- f64 reference (a port of ../shared/reference/mlcce_ref.py) ----
+
+/// `log(1 + Σ e^v)`, stably, in f64 with a compensated sum.
+pub fn log1p_sum_exp(values: &[f64]) -> f64 {
+    let m = values.iter().copied().fold(0.0f64, f64::max);
+    let mut sum = Kahan::default();
+    for &v in values {
+        sum.add((v - m).exp());
+    }
+    let rest = sum.value();
+    if m == 0.0 { rest.ln_1p() } else { m + ((-m).exp() + rest).ln() }
+}
+
+#[derive(Default)]
+pub struct Kahan {
+    sum: f64,
+    c: f64,
+}
+
+impl Kahan {
+    pub fn add(&mut self, x: f64) {
+        let y = x - self.c;
+        let t = self.sum + y;
+        self.c = (t - self.sum) - y;
+        self.sum = t;
+    }
+    pub fn value(&self) -> f64 {
+        self.sum
+    }
+}
+
+fn split(s: &[f32], y: &[u8]) -> (Vec<f64>, Vec<f64>) {
+    let mut neg = Vec::new();
+    let mut pos = Vec::new();
+    for (&x, &l) in s.iter().zip(y) {
+        match l {
+            0 => neg.push(f64::from(x)),
+            1 => pos.push(-f64::from(x)),
+            IGNORE => {}
+            _ => panic!("reference: bad label {l}"),
+        }
+    }
+    (neg, pos)
+}
+
+pub fn ref_row_loss(s: &[f32], y: &[u8]) -> f64 {
+    let (neg, pos) = split(s, y);
+    log1p_sum_exp(&neg) + log1p_sum_exp(&pos)
+}
+
+pub fn ref_row_grad(s: &[f32], y: &[u8]) -> Vec<f64> {
+    let (neg, pos) = split(s, y);
+    let a = log1p_sum_exp(&neg);
+    let b = log1p_sum_exp(&pos);
+    s.iter()
+        .zip(y)
+        .map(|(&x, &l)| match l {
+            0 => (f64::from(x) - a).exp(),
+            1 => -(-f64::from(x) - b).exp(),
+            _ => 0.0,
+        })
+        .collect()
+}
+
+pub fn ref_batch_loss(s: &[f32], y: &[u8], classes: usize) -> Vec<f64> {
+    if classes == 0 {
+        return Vec::new();
+    }
+    s.chunks(classes).zip(y.chunks(classes)).map(|(a, b)| ref_row_loss(a, b)).collect()
+}
+
+// ---- deterministic random inputs ----
+
+/// SplitMix64: small, seeded, good enough for test inputs.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+    pub fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * self.unit() as f32
+    }
+    /// Roughly normal (sum of uniforms), scaled.
+    pub fn normal(&mut self, sd: f32) -> f32 {
+        let s: f64 = (0..4).map(|_| self.unit()).sum::<f64>() - 2.0;
+        (s * 1.732_050_8) as f32 * sd
+    }
+    /// Labels with the given probability of a positive and of an ignore.
+    pub fn labels(&mut self, n: usize, p_pos: f64, p_ignore: f64) -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                let u = self.unit();
+                if u < p_pos {
+                    1
+                } else if u < p_pos + p_ignore {
+                    IGNORE
+                } else {
+                    0
+                }
+            })
+            .collect()
+    }
+    pub fn logits(&mut self, n: usize, sd: f32) -> Vec<f32> {
+        (0..n).map(|_| self.normal(sd)).collect()
+    }
+}
+
+/// Row lengths that exercise every tail and block boundary of the kernels:
+/// 0..=64, and 16·k ± 1 and 512·k ± 1 for several k.
+pub fn boundary_lengths() -> Vec<usize> {
+    let mut v: Vec<usize> = (0..=64).collect();
+    for k in [8usize * 1024, 2 * 8192, 512, 1024, 4096] {
+        v.extend([k - 1, k, k + 1]);
+    }
+    v.sort_unstable();
+    v.dedup();
+    v
+}
