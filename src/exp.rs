@@ -34,15 +34,15 @@ const LOG2E: f32 = core::f32::consts::LOG2_E;
 /// the low mantissa bits, ready to be shifted into a float's exponent.
 const MAGIC: f32 = 12_583_039.0;
 /// `ln 2` split so that `n · LN2_HI` is exact for `|n| <= 128`.
-const LN2_HI: f32 = 0.693_145_751_953_125;
-const LN2_LO: f32 = 1.428_606_765_330_187_045e-6;
+const LN2_HI: f32 = f32::from_bits(0x3f317200); // 0.693145751953125
+const LN2_LO: f32 = f32::from_bits(0x35bfbe8e); // 1.428606765330187e-06
 
 const C1: f32 = 1.0;
-const C2: f32 = 0.499_999_940_4;
-const C3: f32 = 0.166_664_317_3;
-const C4: f32 = 0.041_668_001_56;
-const C5: f32 = 0.008_374_155_499;
-const C6: f32 = 0.001_384_365_372;
+const C2: f32 = f32::from_bits(0x3efffffe); // 0.4999999403953552
+const C3: f32 = f32::from_bits(0x3e2aaa0d); // 0.16666431725025177
+const C4: f32 = f32::from_bits(0x3d2aac11); // 0.04166800156235695
+const C5: f32 = f32::from_bits(0x3c0933c1); // 0.00837415549904108
+const C6: f32 = f32::from_bits(0x3ab57398); // 0.0013843653723597527
 
 /// `e^x` lane by lane (see the module documentation for range and accuracy).
 #[inline(always)]

@@ -141,12 +141,7 @@ impl Sums {
     /// One step of 16 logits: accumulates the terms and returns them signed
     /// (`+e` negative, `-e` positive, `0` ignored).
     #[inline(always)]
-    fn step<const SHIFTED: bool>(
-        &mut self,
-        x: &[f32; STEP],
-        labels: &[u8; STEP],
-        shifts: Shifts,
-    ) -> [f32; STEP] {
+    fn step<const SHIFTED: bool>(&mut self, x: &[f32; STEP], labels: &[u8; STEP], shifts: Shifts) -> [f32; STEP] {
         let lab = u8x16::new(*labels);
         self.labels = self.labels.max(lab + u8x16::splat(1));
         let masks = unpack(lab);
@@ -169,7 +164,7 @@ impl Sums {
             out[h] = en - ep;
         }
         self.steps += 1;
-        if self.steps % BLOCK_STEPS == 0 {
+        if self.steps.is_multiple_of(BLOCK_STEPS) {
             self.flush();
         }
         join(out[0], out[1])
@@ -259,7 +254,7 @@ fn maxima(logits: &[f32], labels: &[u8]) -> Result<(f32, f32), Error> {
     let neg_inf = f32x8::splat(f32::NEG_INFINITY);
     let mut max_neg = [neg_inf; 2];
     let mut max_pos = [neg_inf; 2];
-    // Stays 0 unless a participating logit is NaN or infinite (`v - v`).
+    // Stays 0 unless a participating logit is NaN or infinite (`0 · v`).
     let mut poison = f32x8::ZERO;
     let mut label_max = u8x16::ZERO;
     let mut visit = |x: &[f32; STEP], l: &[u8; STEP]| {
@@ -272,7 +267,7 @@ fn maxima(logits: &[f32], labels: &[u8]) -> Result<(f32, f32), Error> {
             let v = flip(s[h], m);
             max_neg[h] = max_neg[h].fast_max(m.neg.select(v, neg_inf));
             max_pos[h] = max_pos[h].fast_max(m.pos.select(v, neg_inf));
-            poison += (v - v) & (m.neg | m.pos);
+            poison += (v * f32x8::ZERO) & (m.neg | m.pos);
         }
     };
     let (xc, xt) = logits.as_chunks::<STEP>();
@@ -329,12 +324,7 @@ fn scale_terms(grad: &mut [f32], neg_factor: f32, pos_factor: f32) {
 
 /// Loss state and gradient (times `scale`) of one row. All slices have the
 /// same length.
-pub(crate) fn row_grad(
-    logits: &[f32],
-    labels: &[u8],
-    scale: f32,
-    grad: &mut [f32],
-) -> Result<Stream, Error> {
+pub(crate) fn row_grad(logits: &[f32], labels: &[u8], scale: f32, grad: &mut [f32]) -> Result<Stream, Error> {
     let (n, p, labels_ok) = sums_store::<false>(logits, labels, Shifts::new(0.0, 0.0), grad);
     let state = if fast_ok(n, p, labels_ok) {
         Stream { neg: Lse::new(0.0, n), pos: Lse::new(0.0, p) }

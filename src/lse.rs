@@ -47,9 +47,7 @@ impl Lse {
     /// True when the fields could have been produced by this library: a
     /// finite or `-inf` shift and a finite, non-negative sum.
     pub fn is_valid(self) -> bool {
-        (self.shift.is_finite() || self.shift == f32::NEG_INFINITY)
-            && self.sum.is_finite()
-            && self.sum >= 0.0
+        (self.shift.is_finite() || self.shift == f32::NEG_INFINITY) && self.sum.is_finite() && self.sum >= 0.0
     }
 
     /// Adds one term `e^v` (online: the shift follows the running maximum).

@@ -60,4 +60,3 @@ pub fn row_grad(logits: &[f32], labels: &[u8], scale: f32, grad: &mut [f32]) -> 
     }
     Ok(state)
 }
-

@@ -176,15 +176,19 @@ fn scalar_path_agrees_with_the_simd_path() {
         let simd = mlcce::row_loss(&logits, &labels).unwrap();
         let scalar = mlcce::scalar::row_loss(&logits, &labels).unwrap();
         let want = ref_row_loss(&logits, &labels);
-        // The scalar oracle sums sequentially in f32: it is held to 1e-6.
-        assert!((f64::from(scalar) - want).abs() <= 1e-6 * want + LOSS_ABS, "scalar {scalar} vs {want}");
-        assert!((simd - scalar).abs() <= 1e-6 * scalar.abs() + f32::MIN_POSITIVE, "simd {simd} vs scalar {scalar}");
+        // The scalar oracle adds one term at a time to an f32 sum (error
+        // growing with the row length): it is held to SCALAR_REL, and the SIMD
+        // path (held to LOSS_REL and GRAD_REL against f64) to it.
+        assert!((f64::from(scalar) - want).abs() <= SCALAR_REL * want + LOSS_ABS, "scalar {scalar} vs {want}");
+        assert!(
+            (simd - scalar).abs() <= SCALAR_REL as f32 * scalar.abs() + f32::MIN_POSITIVE,
+            "simd {simd} vs scalar {scalar}"
+        );
         let mut g1 = vec![0.0; classes];
         let mut g2 = vec![0.0; classes];
         mlcce::scalar::row_grad(&logits, &labels, 1.0, &mut g2).unwrap();
         mlcce::loss_grad(Shape::new(1, classes), &logits, &labels, Reduction::Sum, None, &mut g1).unwrap();
         let want: Vec<f64> = g2.iter().map(|&g| f64::from(g)).collect();
-        // Both are held to GRAD_REL against f64, so to 2 * GRAD_REL of each other.
-        assert_grad_within(&g1, &want, 2.0 * GRAD_REL, "simd vs scalar grad");
+        assert_grad_within(&g1, &want, SCALAR_REL, "simd vs scalar grad");
     }
 }
