@@ -22,11 +22,17 @@
 use wide::{f32x8, i32x8};
 
 /// Inputs at or below this give exactly `0`.
+///
+/// cbindgen:ignore
 pub const LO: f32 = -88.0;
 /// Inputs at or above this give `e^88`.
+///
+/// cbindgen:ignore
 pub const HI: f32 = 88.0;
 /// The largest error of [`exp`] in ulp over `[-87.33, 88]`, as measured by
 /// the accuracy test (which fails if it is ever exceeded).
+///
+/// cbindgen:ignore
 pub const MAX_ULP: f32 = 1.5;
 
 const LOG2E: f32 = core::f32::consts::LOG2_E;

@@ -24,6 +24,7 @@
 mod dense;
 mod error;
 pub mod exp;
+pub mod ffi;
 mod kernel;
 pub mod lse;
 pub mod scalar;
@@ -35,4 +36,21 @@ pub use lse::Lse;
 pub use stream::Stream;
 
 /// The label of a class that takes part in neither sum (gradient 0).
+///
+/// cbindgen:ignore
 pub const IGNORE: u8 = 255;
+
+/// With the `c-panic-handler` feature (for the staticlib / cdylib builds of
+/// the C API only): a panic handler that calls a symbol no one defines. A
+/// program that links such a build with `--gc-sections` fails to link exactly
+/// when some panic is reachable from the functions it uses, which is how the
+/// tests prove that none is.
+#[cfg(feature = "c-panic-handler")]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    unsafe extern "C" {
+        fn mlcce_panic_is_reachable_from_the_c_api() -> !;
+    }
+    // SAFETY: never defined on purpose: referencing it fails the link.
+    unsafe { mlcce_panic_is_reachable_from_the_c_api() }
+}

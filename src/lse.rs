@@ -32,6 +32,8 @@ impl Default for Lse {
 
 impl Lse {
     /// The state of no terms.
+    ///
+    /// cbindgen:ignore
     pub const EMPTY: Lse = Lse { shift: f32::NEG_INFINITY, sum: 0.0 };
 
     /// A state from its parts.

@@ -1,27 +1,26 @@
 //! One row's two log-sum-exp states: the result of every dense kernel, and a
 //! streaming accumulator for logits that arrive chunk by chunk.
+//!
+//! ```
+//! use mlcce::Stream;
+//! let logits = [0.9f32, 0.1, 0.8, 0.3];
+//! let labels = [1u8, 0, 1, 0];
+//! let (mut a, mut b) = (Stream::new(), Stream::new());
+//! b.update(&logits[2..], &labels[2..])?;
+//! a.update(&logits[..2], &labels[..2])?;
+//! a.merge(&b)?;
+//! let whole = mlcce::row_loss(&logits, &labels)?;
+//! assert!((a.loss() - whole).abs() <= 1e-6 * whole);
+//! # Ok::<(), mlcce::Error>(())
+//! ```
 
 use crate::{Error, kernel, lse::Lse};
 
-/// The loss state of one row, or of any part of it.
+/// The loss state of one row, or of any part of it (C: `mlcce_stream`).
 ///
-/// A `Stream` accumulates ONE row: each [`update`](Stream::update) appends the
-/// next classes of that row, and [`merge`](Stream::merge) combines two
-/// disjoint parts of the same row (any split, any order). It is a plain value
-/// of 16 bytes: keep it on the stack.
-///
-/// ```
-/// use mlcce::Stream;
-/// let logits = [0.9f32, 0.1, 0.8, 0.3];
-/// let labels = [1u8, 0, 1, 0];
-/// let (mut a, mut b) = (Stream::new(), Stream::new());
-/// b.update(&logits[2..], &labels[2..])?;
-/// a.update(&logits[..2], &labels[..2])?;
-/// a.merge(&b)?;
-/// let whole = mlcce::row_loss(&logits, &labels)?;
-/// assert!((a.loss() - whole).abs() <= 1e-6 * whole);
-/// # Ok::<(), mlcce::Error>(())
-/// ```
+/// A stream accumulates ONE row: each `update` appends the next classes of
+/// that row, and `merge` combines two disjoint parts of the same row (any
+/// split, any order). It is a plain value of 16 bytes: keep it on the stack.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Stream {
@@ -33,6 +32,8 @@ pub struct Stream {
 
 impl Stream {
     /// The state of an empty row (loss 0).
+    ///
+    /// cbindgen:ignore
     pub const EMPTY: Stream = Stream { neg: Lse::EMPTY, pos: Lse::EMPTY };
 
     /// An empty state.

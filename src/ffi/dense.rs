@@ -1,0 +1,147 @@
+//! C entry points of the dense loss and the stream.
+
+use super::edge::{Span, check, disjoint, slice, slice_mut, try_status};
+use super::status::{Status, reduction as reduction_code, status};
+use crate::{Shape, Stream};
+
+/// Checks the shape: returns `rows * classes`.
+fn cells(rows: usize, classes: usize) -> Result<usize, Status> {
+    Shape::new(rows, classes).cells().map_err(Status::from)
+}
+
+/// The loss of a batch with dense labels.
+///
+/// - `logits`: `rows * classes` floats, row-major.
+/// - `labels`: `rows * classes` bytes: 0, 1 or `MLCCE_IGNORE`.
+/// - `reduction`: `MLCCE_REDUCTION_NONE`, `_MEAN` or `_SUM`.
+/// - `out`: `rows` floats for NONE, 1 float otherwise.
+///
+/// # Safety
+/// Each pointer addresses at least as many elements as stated (or may be
+/// NULL where that number is 0); `out` does not overlap the inputs.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mlcce_loss(
+    logits: *const f32,
+    labels: *const u8,
+    rows: usize,
+    classes: usize,
+    reduction: u32,
+    out: *mut f32,
+) -> Status {
+    let r = try_status!(reduction_code(reduction));
+    let n = try_status!(cells(rows, classes));
+    let outs = r.outputs(rows);
+    try_status!(check(logits, n));
+    try_status!(check(labels, n));
+    try_status!(check(out, outs));
+    try_status!(disjoint(&[Span::of(out, outs)], &[Span::of(logits, n), Span::of(labels, n)]));
+    // SAFETY: each pointer was checked for its length above; the caller
+    // guarantees the memory; `out` overlaps no input (checked).
+    let (x, y, o) = unsafe { (slice(logits, n), slice(labels, n), slice_mut(out, outs)) };
+    status(crate::loss(Shape::new(rows, classes), x, y, r, o))
+}
+
+/// The loss (optional) and its gradient, fused.
+///
+/// - `loss_out`: NULL (loss not wanted), or as `out` of [`mlcce_loss`].
+/// - `grad`: `rows * classes` floats: the gradient of the reduced loss. It
+///   may be the very pointer `logits` (computed in place); any other overlap
+///   with an input is `MLCCE_ERR_ARGUMENT`.
+///
+/// # Safety
+/// As [`mlcce_loss`]; `grad` addresses `rows * classes` writable floats.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mlcce_loss_grad(
+    logits: *const f32,
+    labels: *const u8,
+    rows: usize,
+    classes: usize,
+    reduction: u32,
+    loss_out: *mut f32,
+    grad: *mut f32,
+) -> Status {
+    let r = try_status!(reduction_code(reduction));
+    let n = try_status!(cells(rows, classes));
+    let outs = if loss_out.is_null() { 0 } else { r.outputs(rows) };
+    try_status!(check(logits, n));
+    try_status!(check(labels, n));
+    try_status!(check(grad, n));
+    try_status!(check(loss_out, outs));
+    let shape = Shape::new(rows, classes);
+    let in_place = n > 0 && core::ptr::eq(grad.cast_const(), logits);
+    let loss_span = Span::of(loss_out, outs);
+    if in_place {
+        try_status!(disjoint(&[Span::of(grad, n), loss_span], &[Span::of(labels, n)]));
+        // SAFETY: checked above; `grad` is `logits` and is the only slice
+        // made of that memory; `loss_out` and `labels` overlap it not.
+        let (buf, y) = unsafe { (slice_mut(grad, n), slice(labels, n)) };
+        let lo = if loss_out.is_null() { None } else { Some(unsafe { slice_mut(loss_out, outs) }) };
+        return status(crate::loss_grad_in_place(shape, buf, y, r, lo));
+    }
+    try_status!(disjoint(&[Span::of(grad, n), loss_span], &[Span::of(logits, n), Span::of(labels, n)]));
+    // SAFETY: checked above; outputs overlap neither each other nor inputs.
+    let (x, y, g) = unsafe { (slice(logits, n), slice(labels, n), slice_mut(grad, n)) };
+    // SAFETY: as above (`loss_out` is non-NULL here and checked for `outs`).
+    let lo = if loss_out.is_null() { None } else { Some(unsafe { slice_mut(loss_out, outs) }) };
+    status(crate::loss_grad(shape, x, y, r, lo, g))
+}
+
+/// Initialises a stream (the state of one row, empty). A NULL `s` is ignored.
+///
+/// # Safety
+/// `s` is NULL or points to writable memory for one `mlcce_stream`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mlcce_stream_init(s: *mut Stream) {
+    if check(s.cast_const(), 1).is_ok() {
+        // SAFETY: non-NULL and aligned (checked); writable per the contract.
+        unsafe { s.write(Stream::new()) };
+    }
+}
+
+/// Appends the next `n` classes of the row. On error the state is unchanged.
+///
+/// # Safety
+/// `s` points to a stream set up by [`mlcce_stream_init`]; `logits` and
+/// `labels` address `n` elements each (NULL allowed when `n == 0`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mlcce_stream_update(s: *mut Stream, logits: *const f32, labels: *const u8, n: usize) -> Status {
+    try_status!(check(s.cast_const(), 1));
+    try_status!(check(logits, n));
+    try_status!(check(labels, n));
+    let state = Span::of(s.cast_const(), 1);
+    try_status!(disjoint(&[state], &[Span::of(logits, n), Span::of(labels, n)]));
+    // SAFETY: all checked above; the state overlaps no input.
+    let (st, x, y) = unsafe { (&mut *s, slice(logits, n), slice(labels, n)) };
+    status(st.update(x, y))
+}
+
+/// Adds `other`, a disjoint part of the same row, to `s`. `other` may be `s`
+/// itself (the row's classes counted twice). On error nothing changes.
+///
+/// # Safety
+/// Both point to streams set up by [`mlcce_stream_init`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mlcce_stream_merge(s: *mut Stream, other: *const Stream) -> Status {
+    try_status!(check(s.cast_const(), 1));
+    try_status!(check(other, 1));
+    // SAFETY: checked above; read by value first, so `s` may equal `other`.
+    let part = unsafe { other.read() };
+    // SAFETY: checked above; no other reference to `*s` exists now.
+    status(unsafe { (*s).merge(&part) })
+}
+
+/// The loss of the classes seen so far, written to `*loss`.
+///
+/// # Safety
+/// `s` points to a stream set up by [`mlcce_stream_init`]; `loss` to a float.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mlcce_stream_loss(s: *const Stream, loss: *mut f32) -> Status {
+    try_status!(check(s, 1));
+    try_status!(check(loss.cast_const(), 1));
+    // SAFETY: checked above.
+    let st = unsafe { s.read() };
+    try_status!(st.check().map_err(Status::from));
+    // SAFETY: checked above.
+    unsafe { loss.write(st.loss()) };
+    Status::MLCCE_OK
+}

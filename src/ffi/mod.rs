@@ -1,0 +1,19 @@
+//! The C API: `extern "C"` functions, status codes, and the checks that turn
+//! raw pointers into slices. No math lives here: every function validates its
+//! arguments, builds slices, calls the safe Rust API and maps the result.
+//!
+//! Conventions (see README "Conventions"):
+//! * every fallible function returns an [`Status`]; nothing panics;
+//! * a pointer may be NULL only where it addresses 0 elements (`loss_out`
+//!   of the `_grad` functions may always be NULL);
+//! * argument errors (NULL, shape, argument) are found before anything is
+//!   written; on a data error scalar outputs are not written;
+//! * `grad` may be exactly `logits` (in place); any other overlap of an
+//!   output with an input or another output is `MLCCE_ERR_ARGUMENT`.
+
+mod dense;
+mod edge;
+mod status;
+
+pub use dense::*;
+pub use status::*;
