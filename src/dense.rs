@@ -1,54 +1,9 @@
 //! The dense loss over a batch: hard labels (0, 1 or [`IGNORE`](crate::IGNORE)),
 //! every buffer the caller's.
 
-use crate::{Error, Reduction, Shape, kernel};
-
-/// Checks the shape and the output length; returns the number of cells.
-fn check(shape: Shape, logits: usize, labels: usize, out: usize, reduction: Reduction) -> Result<(), Error> {
-    shape.check_len(logits)?;
-    shape.check_len(labels)?;
-    reduction.grad_scale(shape.rows)?;
-    if out != reduction.outputs(shape.rows) {
-        return Err(Error::Shape);
-    }
-    Ok(())
-}
-
-/// Collects per-row losses into the reduced output.
-struct Reducer<'a> {
-    reduction: Reduction,
-    out: &'a mut [f32],
-    total: f64,
-}
-
-impl<'a> Reducer<'a> {
-    fn new(reduction: Reduction, out: &'a mut [f32]) -> Self {
-        Reducer { reduction, out, total: 0.0 }
-    }
-
-    #[inline]
-    fn push(&mut self, row: usize, loss: f32) {
-        match self.reduction {
-            Reduction::None => {
-                if let Some(o) = self.out.get_mut(row) {
-                    *o = loss;
-                }
-            }
-            Reduction::Mean | Reduction::Sum => self.total += f64::from(loss),
-        }
-    }
-
-    fn finish(self, rows: usize) {
-        let value = match self.reduction {
-            Reduction::None => return,
-            Reduction::Mean => self.total / rows as f64,
-            Reduction::Sum => self.total,
-        };
-        if let Some(o) = self.out.first_mut() {
-            *o = value as f32;
-        }
-    }
-}
+use crate::batch::{Reducer, check, out_len};
+use crate::kernel::{self, Dense};
+use crate::{Error, Reduction, Shape};
 
 /// The loss of a batch.
 ///
@@ -72,7 +27,7 @@ pub fn loss(shape: Shape, logits: &[f32], labels: &[u8], reduction: Reduction, o
     if shape.classes > 0 {
         let rows = logits.chunks_exact(shape.classes).zip(labels.chunks_exact(shape.classes));
         for (r, (lg, lb)) in rows.enumerate() {
-            reducer.push(r, kernel::row_state(lg, lb)?.loss());
+            reducer.push(r, kernel::row_state(lg, Dense::new(lb))?.loss());
         }
     } else {
         (0..shape.rows).for_each(|r| reducer.push(r, 0.0));
@@ -86,7 +41,7 @@ pub fn row_loss(logits: &[f32], labels: &[u8]) -> Result<f32, Error> {
     if logits.len() != labels.len() {
         return Err(Error::Shape);
     }
-    Ok(kernel::row_state(logits, labels)?.loss())
+    Ok(kernel::row_state(logits, Dense::new(labels))?.loss())
 }
 
 /// The loss and its gradient, fused: one exp per logit.
@@ -102,7 +57,7 @@ pub fn loss_grad(
     loss_out: Option<&mut [f32]>,
     grad: &mut [f32],
 ) -> Result<(), Error> {
-    let out_len = loss_out.as_ref().map_or(reduction.outputs(shape.rows), |o| o.len());
+    let out_len = out_len(&loss_out, reduction, shape.rows);
     check(shape, logits.len(), labels.len(), out_len, reduction)?;
     shape.check_len(grad.len())?;
     let scale = reduction.grad_scale(shape.rows)?;
@@ -111,7 +66,7 @@ pub fn loss_grad(
         let c = shape.classes;
         let rows = logits.chunks_exact(c).zip(labels.chunks_exact(c)).zip(grad.chunks_exact_mut(c));
         for (r, ((lg, lb), g)) in rows.enumerate() {
-            reducer.push(r, kernel::row_grad(lg, lb, scale, g)?.loss());
+            reducer.push(r, kernel::row_grad(lg, Dense::new(lb), scale, g)?.loss());
         }
     } else {
         (0..shape.rows).for_each(|r| reducer.push(r, 0.0));
@@ -129,7 +84,7 @@ pub fn loss_grad_in_place(
     reduction: Reduction,
     loss_out: Option<&mut [f32]>,
 ) -> Result<(), Error> {
-    let out_len = loss_out.as_ref().map_or(reduction.outputs(shape.rows), |o| o.len());
+    let out_len = out_len(&loss_out, reduction, shape.rows);
     check(shape, logits_then_grad.len(), labels.len(), out_len, reduction)?;
     let scale = reduction.grad_scale(shape.rows)?;
     let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
@@ -137,7 +92,7 @@ pub fn loss_grad_in_place(
         let c = shape.classes;
         let rows = logits_then_grad.chunks_exact_mut(c).zip(labels.chunks_exact(c));
         for (r, (buf, lb)) in rows.enumerate() {
-            reducer.push(r, kernel::row_grad_in_place(buf, lb, scale)?.loss());
+            reducer.push(r, kernel::row_grad_in_place(buf, Dense::new(lb), scale)?.loss());
         }
     } else {
         (0..shape.rows).for_each(|r| reducer.push(r, 0.0));

@@ -35,7 +35,7 @@
 
 use wide::{f32x8, i32x8, u8x16, u16x8};
 
-use crate::{Error, exp::exp, lse::Lse, scalar, stream::Stream};
+use crate::{Error, exp::exp, lse::Lse, stream::Stream};
 
 /// Logits per loop step (two vectors; one 16-byte label load).
 const STEP: usize = 16;
@@ -50,7 +50,95 @@ const BLOCK_STEPS: usize = 32;
 const FAST_MIN: f32 = 9.094_947e-13;
 const FAST_MAX: f32 = 1.267_650_6e30;
 
-const IGNORE_PAD: u8 = crate::IGNORE;
+const IGNORE: u8 = crate::IGNORE;
+
+/// Where a row's labels come from, 16 cells at a time: a dense label slice,
+/// or the sorted positive indices of a sparse row (every other cell is a
+/// negative). Cloned to walk a row a second time.
+pub(crate) trait Labels: Clone {
+    /// The labels of the next 16 cells.
+    fn step(&mut self) -> [u8; STEP];
+    /// The labels of the last `n < 16` cells, padded with ignored lanes.
+    fn tail(&mut self, n: usize) -> [u8; STEP];
+}
+
+/// Dense labels: a slice as long as the row.
+#[derive(Clone)]
+pub(crate) struct Dense<'a> {
+    chunks: core::slice::Iter<'a, [u8; STEP]>,
+    rest: &'a [u8],
+}
+
+impl<'a> Dense<'a> {
+    pub(crate) fn new(labels: &'a [u8]) -> Self {
+        let (chunks, rest) = labels.as_chunks::<STEP>();
+        Dense { chunks: chunks.iter(), rest }
+    }
+}
+
+impl Labels for Dense<'_> {
+    #[inline(always)]
+    fn step(&mut self) -> [u8; STEP] {
+        self.chunks.next().copied().unwrap_or([IGNORE; STEP])
+    }
+
+    #[inline(always)]
+    fn tail(&mut self, _n: usize) -> [u8; STEP] {
+        let mut ls = [IGNORE; STEP];
+        for (d, s) in ls.iter_mut().zip(self.rest) {
+            *d = *s;
+        }
+        ls
+    }
+}
+
+/// Sparse labels: strictly increasing positive indices (validated by the
+/// caller); cell `k` of the row has index `origin + k`.
+#[derive(Clone)]
+pub(crate) struct Sparse<'a> {
+    positives: &'a [u32],
+    origin: usize,
+    next: usize,
+}
+
+impl<'a> Sparse<'a> {
+    pub(crate) fn new(positives: &'a [u32], origin: usize) -> Self {
+        Sparse { positives, origin, next: 0 }
+    }
+
+    #[inline(always)]
+    fn fill(&mut self, n: usize) -> [u8; STEP] {
+        let mut ls = [IGNORE; STEP];
+        for l in ls.iter_mut().take(n) {
+            *l = 0;
+        }
+        let end = self.next + n;
+        while let [p, rest @ ..] = self.positives {
+            let k = (*p as usize).wrapping_sub(self.origin);
+            if k >= end {
+                break;
+            }
+            if let Some(l) = ls.get_mut(k.wrapping_sub(self.next)) {
+                *l = 1;
+            }
+            self.positives = rest;
+        }
+        self.next = end;
+        ls
+    }
+}
+
+impl Labels for Sparse<'_> {
+    #[inline(always)]
+    fn step(&mut self) -> [u8; STEP] {
+        self.fill(STEP)
+    }
+
+    #[inline(always)]
+    fn tail(&mut self, n: usize) -> [u8; STEP] {
+        self.fill(n)
+    }
+}
 
 /// Lane masks of one 8-lane half.
 #[derive(Clone, Copy)]
@@ -115,7 +203,40 @@ struct Sums {
     pos_total: f64,
     /// Lane-wise max of `label + 1` (wrapping): `<= 2` iff every label is valid.
     labels: u8x16,
+    /// Lane-wise min of `label` (a 0 lane: some negative) and of `label ^ 1`
+    /// (a 0 lane: some positive).
+    any_neg: u8x16,
+    any_pos: u8x16,
     steps: usize,
+}
+
+/// What one exp pass found.
+struct Pass {
+    neg: f32,
+    pos: f32,
+    has_neg: bool,
+    has_pos: bool,
+    labels_ok: bool,
+}
+
+impl Pass {
+    /// The row state if the fast (shift 0) sums are exact; `None` if the row
+    /// must be redone shifted (or holds a bad value).
+    fn fast_state(&self) -> Option<Stream> {
+        let group = |present: bool, sum: f32| match present {
+            false => Some(Lse::EMPTY),
+            true if (FAST_MIN..=FAST_MAX).contains(&sum) => Some(Lse::new(0.0, sum)),
+            true => None,
+        };
+        if !self.labels_ok {
+            return None;
+        }
+        Some(Stream { neg: group(self.has_neg, self.neg)?, pos: group(self.has_pos, self.pos)? })
+    }
+
+    fn shifted_state(&self, neg_max: f32, pos_max: f32) -> Stream {
+        Stream { neg: Lse::new(neg_max, self.neg), pos: Lse::new(pos_max, self.pos) }
+    }
 }
 
 impl Sums {
@@ -126,6 +247,8 @@ impl Sums {
             neg_total: 0.0,
             pos_total: 0.0,
             labels: u8x16::ZERO,
+            any_neg: u8x16::splat(u8::MAX),
+            any_pos: u8x16::splat(u8::MAX),
             steps: 0,
         }
     }
@@ -144,6 +267,8 @@ impl Sums {
     fn step<const SHIFTED: bool>(&mut self, x: &[f32; STEP], labels: &[u8; STEP], shifts: Shifts) -> [f32; STEP] {
         let lab = u8x16::new(*labels);
         self.labels = self.labels.max(lab + u8x16::splat(1));
+        self.any_neg = self.any_neg.min(lab);
+        self.any_pos = self.any_pos.min(lab ^ u8x16::splat(1));
         let masks = unpack(lab);
         let s = halves(x);
         let mut out = [f32x8::ZERO; 2];
@@ -170,59 +295,51 @@ impl Sums {
         join(out[0], out[1])
     }
 
-    fn finish(mut self) -> (f32, f32, bool) {
+    fn finish(mut self) -> Pass {
         self.flush();
-        let labels_ok = self.labels.reduce_max() <= 2;
-        (self.neg_total as f32, self.pos_total as f32, labels_ok)
+        Pass {
+            neg: self.neg_total as f32,
+            pos: self.pos_total as f32,
+            has_neg: self.any_neg.reduce_min() == 0,
+            has_pos: self.any_pos.reduce_min() == 0,
+            labels_ok: self.labels.reduce_max() <= 2,
+        }
     }
 }
 
-/// Pads a tail of fewer than 16 logits with ignored lanes.
+/// Pads a tail of fewer than 16 logits.
 #[inline(always)]
-fn pad(x: &[f32], labels: &[u8]) -> ([f32; STEP], [u8; STEP]) {
+fn pad(x: &[f32]) -> [f32; STEP] {
     let mut xs = [0.0f32; STEP];
-    let mut ls = [IGNORE_PAD; STEP];
     for (d, s) in xs.iter_mut().zip(x) {
         *d = *s;
     }
-    for (d, s) in ls.iter_mut().zip(labels) {
-        *d = *s;
-    }
-    (xs, ls)
+    xs
 }
 
 /// One exp pass without storing terms.
-fn sums<const SHIFTED: bool>(logits: &[f32], labels: &[u8], shifts: Shifts) -> (f32, f32, bool) {
+fn sums<const SHIFTED: bool>(logits: &[f32], mut labels: impl Labels, shifts: Shifts) -> Pass {
     let mut acc = Sums::new();
     let (xc, xt) = logits.as_chunks::<STEP>();
-    let (lc, lt) = labels.as_chunks::<STEP>();
-    for (x, l) in xc.iter().zip(lc) {
-        acc.step::<SHIFTED>(x, l, shifts);
+    for x in xc {
+        acc.step::<SHIFTED>(x, &labels.step(), shifts);
     }
     if !xt.is_empty() {
-        let (x, l) = pad(xt, lt);
-        acc.step::<SHIFTED>(&x, &l, shifts);
+        acc.step::<SHIFTED>(&pad(xt), &labels.tail(xt.len()), shifts);
     }
     acc.finish()
 }
 
 /// One exp pass that stores the signed terms in `grad`.
-fn sums_store<const SHIFTED: bool>(
-    logits: &[f32],
-    labels: &[u8],
-    shifts: Shifts,
-    grad: &mut [f32],
-) -> (f32, f32, bool) {
+fn sums_store<const SHIFTED: bool>(logits: &[f32], mut labels: impl Labels, shifts: Shifts, grad: &mut [f32]) -> Pass {
     let mut acc = Sums::new();
     let (xc, xt) = logits.as_chunks::<STEP>();
-    let (lc, lt) = labels.as_chunks::<STEP>();
     let (gc, gt) = grad.as_chunks_mut::<STEP>();
-    for ((x, l), g) in xc.iter().zip(lc).zip(gc) {
-        *g = acc.step::<SHIFTED>(x, l, shifts);
+    for (x, g) in xc.iter().zip(gc) {
+        *g = acc.step::<SHIFTED>(x, &labels.step(), shifts);
     }
     if !xt.is_empty() {
-        let (x, l) = pad(xt, lt);
-        let out = acc.step::<SHIFTED>(&x, &l, shifts);
+        let out = acc.step::<SHIFTED>(&pad(xt), &labels.tail(xt.len()), shifts);
         for (d, s) in gt.iter_mut().zip(out) {
             *d = s;
         }
@@ -231,16 +348,14 @@ fn sums_store<const SHIFTED: bool>(
 }
 
 /// The shifted exp pass over logits that it overwrites with the signed terms.
-fn sums_in_place(buf: &mut [f32], labels: &[u8], shifts: Shifts) -> (f32, f32, bool) {
+fn sums_in_place(buf: &mut [f32], mut labels: impl Labels, shifts: Shifts) -> Pass {
     let mut acc = Sums::new();
-    let (lc, lt) = labels.as_chunks::<STEP>();
     let (bc, bt) = buf.as_chunks_mut::<STEP>();
-    for (b, l) in bc.iter_mut().zip(lc) {
-        *b = acc.step::<true>(b, l, shifts);
+    for b in bc {
+        *b = acc.step::<true>(b, &labels.step(), shifts);
     }
     if !bt.is_empty() {
-        let (x, l) = pad(bt, lt);
-        let out = acc.step::<true>(&x, &l, shifts);
+        let out = acc.step::<true>(&pad(bt), &labels.tail(bt.len()), shifts);
         for (d, s) in bt.iter_mut().zip(out) {
             *d = s;
         }
@@ -248,9 +363,30 @@ fn sums_in_place(buf: &mut [f32], labels: &[u8], shifts: Shifts) -> (f32, f32, b
     acc.finish()
 }
 
+/// The first bad cell of a row, in order (called once a row is known bad).
+fn first_error(logits: &[f32], mut labels: impl Labels) -> Error {
+    let (xc, xt) = logits.as_chunks::<STEP>();
+    let check = |x: &[f32], l: &[u8; STEP]| {
+        for (&s, &y) in x.iter().zip(l) {
+            match y {
+                0 | 1 if !s.is_finite() => return Some(Error::NonFinite),
+                0 | 1 | IGNORE => {}
+                _ => return Some(Error::Label),
+            }
+        }
+        None
+    };
+    for x in xc {
+        if let Some(e) = check(x, &labels.step()) {
+            return e;
+        }
+    }
+    check(xt, &labels.tail(xt.len())).unwrap_or(Error::NonFinite)
+}
+
 /// The max of `+s` over negatives and of `-s` over positives, validating
 /// labels and the finiteness of every logit that takes part.
-fn maxima(logits: &[f32], labels: &[u8]) -> Result<(f32, f32), Error> {
+fn maxima(logits: &[f32], labels: impl Labels) -> Result<(f32, f32), Error> {
     let neg_inf = f32x8::splat(f32::NEG_INFINITY);
     let mut max_neg = [neg_inf; 2];
     let mut max_pos = [neg_inf; 2];
@@ -270,17 +406,16 @@ fn maxima(logits: &[f32], labels: &[u8]) -> Result<(f32, f32), Error> {
             poison += (v * f32x8::ZERO) & (m.neg | m.pos);
         }
     };
+    let mut walk = labels.clone();
     let (xc, xt) = logits.as_chunks::<STEP>();
-    let (lc, lt) = labels.as_chunks::<STEP>();
-    for (x, l) in xc.iter().zip(lc) {
-        visit(x, l);
+    for x in xc {
+        visit(x, &walk.step());
     }
     if !xt.is_empty() {
-        let (x, l) = pad(xt, lt);
-        visit(&x, &l);
+        visit(&pad(xt), &walk.tail(xt.len()));
     }
     if label_max.reduce_max() > 2 || poison.reduce_add() != 0.0 {
-        return Err(scalar::first_error(logits, labels));
+        return Err(first_error(logits, labels));
     }
     Ok((lane_max(max_neg[0].fast_max(max_neg[1])), lane_max(max_pos[0].fast_max(max_pos[1]))))
 }
@@ -289,28 +424,17 @@ fn lane_max(v: f32x8) -> f32 {
     v.to_array().into_iter().fold(f32::NEG_INFINITY, f32::max)
 }
 
-fn fast_ok(neg: f32, pos: f32, labels_ok: bool) -> bool {
-    labels_ok && (FAST_MIN..=FAST_MAX).contains(&neg) && (FAST_MIN..=FAST_MAX).contains(&pos)
-}
-
-/// The shifted (always exact) state of a row.
-fn shifted_state(logits: &[f32], labels: &[u8]) -> Result<Stream, Error> {
-    let (mn, mp) = maxima(logits, labels)?;
-    let (n, p, _) = sums::<true>(logits, labels, Shifts::new(mn, mp));
-    Ok(Stream { neg: Lse::new(mn, n), pos: Lse::new(mp, p) })
-}
-
-/// The loss state of one row. `logits` and `labels` have the same length.
-pub(crate) fn row_state(logits: &[f32], labels: &[u8]) -> Result<Stream, Error> {
-    let (n, p, labels_ok) = sums::<false>(logits, labels, Shifts::new(0.0, 0.0));
-    if fast_ok(n, p, labels_ok) {
-        return Ok(Stream { neg: Lse::new(0.0, n), pos: Lse::new(0.0, p) });
+/// The loss state of one row (`logits.len()` cells).
+pub(crate) fn row_state(logits: &[f32], labels: impl Labels) -> Result<Stream, Error> {
+    if let Some(state) = sums::<false>(logits, labels.clone(), Shifts::new(0.0, 0.0)).fast_state() {
+        return Ok(state);
     }
-    shifted_state(logits, labels)
+    let (mn, mp) = maxima(logits, labels.clone())?;
+    Ok(sums::<true>(logits, labels, Shifts::new(mn, mp)).shifted_state(mn, mp))
 }
 
 /// Multiplies the stored signed terms by their group's factor.
-fn scale_terms(grad: &mut [f32], neg_factor: f32, pos_factor: f32) {
+pub(crate) fn scale_terms(grad: &mut [f32], neg_factor: f32, pos_factor: f32) {
     let (gc, gt) = grad.as_chunks_mut::<8>();
     let (fn_, fp) = (f32x8::splat(neg_factor), f32x8::splat(pos_factor));
     for g in gc {
@@ -322,26 +446,45 @@ fn scale_terms(grad: &mut [f32], neg_factor: f32, pos_factor: f32) {
     }
 }
 
-/// Loss state and gradient (times `scale`) of one row. All slices have the
-/// same length.
-pub(crate) fn row_grad(logits: &[f32], labels: &[u8], scale: f32, grad: &mut [f32]) -> Result<Stream, Error> {
-    let (n, p, labels_ok) = sums_store::<false>(logits, labels, Shifts::new(0.0, 0.0), grad);
-    let state = if fast_ok(n, p, labels_ok) {
-        Stream { neg: Lse::new(0.0, n), pos: Lse::new(0.0, p) }
-    } else {
-        let (mn, mp) = maxima(logits, labels)?;
-        let (n, p, _) = sums_store::<true>(logits, labels, Shifts::new(mn, mp), grad);
-        Stream { neg: Lse::new(mn, n), pos: Lse::new(mp, p) }
+/// Loss state and gradient (times `scale`) of one row; `grad` is as long as
+/// `logits`.
+pub(crate) fn row_grad(logits: &[f32], labels: impl Labels, scale: f32, grad: &mut [f32]) -> Result<Stream, Error> {
+    let pass = sums_store::<false>(logits, labels.clone(), Shifts::new(0.0, 0.0), grad);
+    let state = match pass.fast_state() {
+        Some(state) => state,
+        None => {
+            let (mn, mp) = maxima(logits, labels.clone())?;
+            sums_store::<true>(logits, labels, Shifts::new(mn, mp), grad).shifted_state(mn, mp)
+        }
     };
     scale_terms(grad, state.neg.grad_factor(scale), state.pos.grad_factor(scale));
     Ok(state)
 }
 
 /// [`row_grad`] with the gradient written over the logits.
-pub(crate) fn row_grad_in_place(buf: &mut [f32], labels: &[u8], scale: f32) -> Result<Stream, Error> {
-    let (mn, mp) = maxima(buf, labels)?;
-    let (n, p, _) = sums_in_place(buf, labels, Shifts::new(mn, mp));
-    let state = Stream { neg: Lse::new(mn, n), pos: Lse::new(mp, p) };
+pub(crate) fn row_grad_in_place(buf: &mut [f32], labels: impl Labels, scale: f32) -> Result<Stream, Error> {
+    let (mn, mp) = maxima(buf, labels.clone())?;
+    let state = sums_in_place(buf, labels, Shifts::new(mn, mp)).shifted_state(mn, mp);
     scale_terms(buf, state.neg.grad_factor(scale), state.pos.grad_factor(scale));
     Ok(state)
+}
+
+/// The signed terms `±e^{v - shift}` of a row in the frame of a known state
+/// (a row split into segments: GlobalPointer), times the state's factors.
+pub(crate) fn grad_in_frame(logits: &[f32], labels: impl Labels, state: Stream, scale: f32, grad: &mut [f32]) {
+    let shifts = Shifts::new(frame(state.neg), frame(state.pos));
+    sums_store::<true>(logits, labels, shifts, grad);
+    scale_terms(grad, state.neg.grad_factor(scale), state.pos.grad_factor(scale));
+}
+
+/// [`grad_in_frame`] over logits that it overwrites.
+pub(crate) fn grad_in_frame_in_place(buf: &mut [f32], labels: impl Labels, state: Stream, scale: f32) {
+    let shifts = Shifts::new(frame(state.neg), frame(state.pos));
+    sums_in_place(buf, labels, shifts);
+    scale_terms(buf, state.neg.grad_factor(scale), state.pos.grad_factor(scale));
+}
+
+/// The shift of a state, with an empty group's `-inf` made harmless.
+fn frame(l: Lse) -> f32 {
+    if l.is_empty() { 0.0 } else { l.shift }
 }

@@ -21,18 +21,23 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod batch;
 mod dense;
 mod error;
 pub mod exp;
 pub mod ffi;
+mod globalpointer;
 mod kernel;
 pub mod lse;
 pub mod scalar;
+mod sparse;
 mod stream;
 
 pub use dense::{loss, loss_grad, loss_grad_in_place, row_loss};
 pub use error::{Error, Reduction, Shape};
+pub use globalpointer::{GpShape, globalpointer_loss, globalpointer_loss_grad, globalpointer_loss_grad_in_place};
 pub use lse::Lse;
+pub use sparse::{sparse_loss, sparse_loss_grad, sparse_loss_grad_in_place};
 pub use stream::Stream;
 
 /// The label of a class that takes part in neither sum (gradient 0).

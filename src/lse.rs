@@ -69,7 +69,10 @@ impl Lse {
         if self.is_empty() {
             return other;
         }
-        let (hi, lo) = if self.shift >= other.shift { (self, other) } else { (other, self) };
+        if self.shift == other.shift {
+            return Lse { shift: self.shift, sum: self.sum + other.sum };
+        }
+        let (hi, lo) = if self.shift > other.shift { (self, other) } else { (other, self) };
         Lse { shift: hi.shift, sum: hi.sum + lo.sum * libm::expf(lo.shift - hi.shift) }
     }
 

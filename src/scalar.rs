@@ -1,24 +1,9 @@
 //! The scalar path: one logit at a time through [`Lse::push`] and `libm`.
 //!
 //! It is the readable statement of the dense loss and the oracle that the
-//! SIMD kernels are tested against; it also reports the first bad input of a
-//! row in order, which the kernels defer to once they know a row is bad.
+//! SIMD kernels are tested against.
 
 use crate::{Error, IGNORE, stream::Stream};
-
-/// The first error of a row, scanning in order. Called only on rows known to
-/// hold one; returns [`Error::NonFinite`] if, against expectation, none is
-/// found (so that a caller can never mistake a bad row for a good one).
-pub(crate) fn first_error(logits: &[f32], labels: &[u8]) -> Error {
-    for (&s, &y) in logits.iter().zip(labels) {
-        match y {
-            0 | 1 if !s.is_finite() => return Error::NonFinite,
-            0 | 1 | IGNORE => {}
-            _ => return Error::Label,
-        }
-    }
-    Error::NonFinite
-}
 
 /// The loss state of one row, computed one logit at a time.
 pub fn row_state(logits: &[f32], labels: &[u8]) -> Result<Stream, Error> {

@@ -48,7 +48,7 @@ impl Stream {
         if logits.len() != labels.len() {
             return Err(Error::Shape);
         }
-        let part = kernel::row_state(logits, labels)?;
+        let part = kernel::row_state(logits, kernel::Dense::new(labels))?;
         *self = self.merged(part);
         Ok(())
     }

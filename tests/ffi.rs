@@ -144,7 +144,8 @@ fn c_api_reaches_no_panic_no_allocator_and_no_libc() {
         .arg("-o")
         .arg(&exe));
     let syms = run(Command::new("nm").arg("-C").arg(&exe));
-    for bad in ["core::panicking", "rust_begin_unwind", "__rust_alloc", "__rust_dealloc", " malloc", " free", " calloc"] {
+    for bad in ["core::panicking", "rust_begin_unwind", "__rust_alloc", "__rust_dealloc", " malloc", " free", " calloc"]
+    {
         assert!(!syms.contains(bad), "probe links `{bad}`:\n{syms}");
     }
     for n in &names {

@@ -7,7 +7,8 @@ fn generate() -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
     let version = env!("CARGO_PKG_VERSION");
-    let [major, minor, patch] = [env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"), env!("CARGO_PKG_VERSION_PATCH")];
+    let [major, minor, patch] =
+        [env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"), env!("CARGO_PKG_VERSION_PATCH")];
     config.after_includes = Some(format!(
         "\n#define MLCCE_VERSION \"{version}\"\n#define MLCCE_VERSION_MAJOR {major}\n#define MLCCE_VERSION_MINOR {minor}\n#define MLCCE_VERSION_PATCH {patch}"
     ));

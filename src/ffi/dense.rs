@@ -104,7 +104,12 @@ pub unsafe extern "C" fn mlcce_stream_init(s: *mut Stream) {
 /// `s` points to a stream set up by [`mlcce_stream_init`]; `logits` and
 /// `labels` address `n` elements each (NULL allowed when `n == 0`).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn mlcce_stream_update(s: *mut Stream, logits: *const f32, labels: *const u8, n: usize) -> Status {
+pub unsafe extern "C" fn mlcce_stream_update(
+    s: *mut Stream,
+    logits: *const f32,
+    labels: *const u8,
+    n: usize,
+) -> Status {
     try_status!(check(s.cast_const(), 1));
     try_status!(check(logits, n));
     try_status!(check(labels, n));

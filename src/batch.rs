@@ -1,0 +1,86 @@
+//! What every batch function shares: shape checks and the row reduction.
+
+use crate::{Error, Reduction, Shape};
+
+/// Checks the shape, the label length and the output length.
+pub(crate) fn check(shape: Shape, logits: usize, labels: usize, out: usize, reduction: Reduction) -> Result<(), Error> {
+    shape.check_len(logits)?;
+    shape.check_len(labels)?;
+    reduction.grad_scale(shape.rows)?;
+    if out != reduction.outputs(shape.rows) {
+        return Err(Error::Shape);
+    }
+    Ok(())
+}
+
+/// Collects per-row losses into the reduced output.
+pub(crate) struct Reducer<'a> {
+    reduction: Reduction,
+    out: &'a mut [f32],
+    total: f64,
+}
+
+impl<'a> Reducer<'a> {
+    pub(crate) fn new(reduction: Reduction, out: &'a mut [f32]) -> Self {
+        Reducer { reduction, out, total: 0.0 }
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, row: usize, loss: f32) {
+        match self.reduction {
+            Reduction::None => {
+                if let Some(o) = self.out.get_mut(row) {
+                    *o = loss;
+                }
+            }
+            Reduction::Mean | Reduction::Sum => self.total += f64::from(loss),
+        }
+    }
+
+    pub(crate) fn finish(self, rows: usize) {
+        let value = match self.reduction {
+            Reduction::None => return,
+            Reduction::Mean => self.total / rows as f64,
+            Reduction::Sum => self.total,
+        };
+        if let Some(o) = self.out.first_mut() {
+            *o = value as f32;
+        }
+    }
+}
+
+/// The length the optional loss output must have.
+pub(crate) fn out_len(loss_out: &Option<&mut [f32]>, reduction: Reduction, rows: usize) -> usize {
+    loss_out.as_ref().map_or(reduction.outputs(rows), |o| o.len())
+}
+
+/// Checks CSR offsets: `rows + 1` entries, non-decreasing, within `items`.
+pub(crate) fn check_offsets(offsets: &[usize], rows: usize, items: usize) -> Result<(), Error> {
+    if offsets.len() != rows.checked_add(1).ok_or(Error::Shape)? {
+        return Err(Error::Shape);
+    }
+    if offsets.windows(2).any(|w| w[0] > w[1]) || offsets.last().is_some_and(|&last| last > items) {
+        return Err(Error::Shape);
+    }
+    Ok(())
+}
+
+/// The items of row `r` of a CSR list (offsets already checked).
+pub(crate) fn csr_row<'a>(items: &'a [u32], offsets: &[usize], r: usize) -> Result<&'a [u32], Error> {
+    match (offsets.get(r), offsets.get(r + 1)) {
+        (Some(&a), Some(&b)) => items.get(a..b).ok_or(Error::Shape),
+        _ => Err(Error::Shape),
+    }
+}
+
+/// Strictly increasing and each `< limit`.
+pub(crate) fn check_indices(indices: &[u32], limit: usize) -> Result<(), Error> {
+    let mut prev: Option<u32> = None;
+    for &i in indices {
+        if (i as usize) >= limit || prev.is_some_and(|p| p >= i) {
+            return Err(Error::Index);
+        }
+        prev = Some(i);
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! Sparse (CSR) labels: each row lists its positive classes; every other
+//! class is negative. The negative sum is taken directly over the row (the
+//! positives are skipped as the row is walked), never as "all minus
+//! positives", so no `a + log(1 - e^{b-a})` cancellation can occur and the
+//! loss is never negative.
+
+use crate::batch::{Reducer, check, check_indices, check_offsets, csr_row, out_len};
+use crate::kernel::{self, Sparse};
+use crate::{Error, Reduction, Shape};
+
+/// Argument checks shared by the sparse functions.
+fn check_sparse(
+    shape: Shape,
+    logits: usize,
+    positives: usize,
+    offsets: &[usize],
+    out: usize,
+    reduction: Reduction,
+) -> Result<(), Error> {
+    check(shape, logits, logits, out, reduction)?;
+    check_offsets(offsets, shape.rows, positives)
+}
+
+/// The positives of row `r`, validated.
+fn row_positives<'a>(positives: &'a [u32], offsets: &[usize], r: usize, classes: usize) -> Result<&'a [u32], Error> {
+    let p = csr_row(positives, offsets, r)?;
+    check_indices(p, classes)?;
+    Ok(p)
+}
+
+/// The loss of a batch with sparse labels.
+///
+/// The positives of row `r` are `positives[offsets[r]..offsets[r + 1]]`
+/// (`offsets` has `rows + 1` non-decreasing entries, the last at most
+/// `positives.len()`), strictly increasing, each `< classes`. Errors:
+/// [`Error::Shape`] for offsets, [`Error::Index`] for indices, otherwise as
+/// [`loss`](crate::loss).
+///
+/// ```
+/// use mlcce::{Reduction, Shape};
+/// // One confident row: a positive at +30, negatives near -5.
+/// let logits = [30.0f32, -5.0, -5.5, -4.5];
+/// let mut out = [0.0f32];
+/// mlcce::sparse_loss(Shape::new(1, 4), &logits, &[0], &[0, 1], Reduction::Sum, &mut out)?;
+/// assert!(out[0] > 0.0 && (out[0] - 0.0198).abs() < 1e-3);
+/// # Ok::<(), mlcce::Error>(())
+/// ```
+pub fn sparse_loss(
+    shape: Shape,
+    logits: &[f32],
+    positives: &[u32],
+    offsets: &[usize],
+    reduction: Reduction,
+    out: &mut [f32],
+) -> Result<(), Error> {
+    check_sparse(shape, logits.len(), positives.len(), offsets, out.len(), reduction)?;
+    let mut reducer = Reducer::new(reduction, out);
+    for r in 0..shape.rows {
+        let p = row_positives(positives, offsets, r, shape.classes)?;
+        let loss = match row_of(logits, r, shape.classes) {
+            Some(x) => kernel::row_state(x, Sparse::new(p, 0))?.loss(),
+            None => 0.0,
+        };
+        reducer.push(r, loss);
+    }
+    reducer.finish(shape.rows);
+    Ok(())
+}
+
+/// The sparse loss and its gradient, fused; `grad` as in
+/// [`loss_grad`](crate::loss_grad).
+pub fn sparse_loss_grad(
+    shape: Shape,
+    logits: &[f32],
+    positives: &[u32],
+    offsets: &[usize],
+    reduction: Reduction,
+    loss_out: Option<&mut [f32]>,
+    grad: &mut [f32],
+) -> Result<(), Error> {
+    let out = out_len(&loss_out, reduction, shape.rows);
+    check_sparse(shape, logits.len(), positives.len(), offsets, out, reduction)?;
+    shape.check_len(grad.len())?;
+    let scale = reduction.grad_scale(shape.rows)?;
+    let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
+    let c = shape.classes;
+    for r in 0..shape.rows {
+        let p = row_positives(positives, offsets, r, c)?;
+        let loss = match (row_of(logits, r, c), row_of_mut(grad, r, c)) {
+            (Some(x), Some(g)) => kernel::row_grad(x, Sparse::new(p, 0), scale, g)?.loss(),
+            _ => 0.0,
+        };
+        reducer.push(r, loss);
+    }
+    reducer.finish(shape.rows);
+    Ok(())
+}
+
+/// [`sparse_loss_grad`] with the gradient written over the logits.
+pub fn sparse_loss_grad_in_place(
+    shape: Shape,
+    logits_then_grad: &mut [f32],
+    positives: &[u32],
+    offsets: &[usize],
+    reduction: Reduction,
+    loss_out: Option<&mut [f32]>,
+) -> Result<(), Error> {
+    let out = out_len(&loss_out, reduction, shape.rows);
+    check_sparse(shape, logits_then_grad.len(), positives.len(), offsets, out, reduction)?;
+    let scale = reduction.grad_scale(shape.rows)?;
+    let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
+    let c = shape.classes;
+    for r in 0..shape.rows {
+        let p = row_positives(positives, offsets, r, c)?;
+        let loss = match row_of_mut(logits_then_grad, r, c) {
+            Some(b) => kernel::row_grad_in_place(b, Sparse::new(p, 0), scale)?.loss(),
+            None => 0.0,
+        };
+        reducer.push(r, loss);
+    }
+    reducer.finish(shape.rows);
+    Ok(())
+}
+
+/// Row `r` of a row-major buffer (`None` for 0 classes or past the end).
+pub(crate) fn row_of(x: &[f32], r: usize, classes: usize) -> Option<&[f32]> {
+    x.get(r.checked_mul(classes)?..)?.get(..classes).filter(|_| classes > 0)
+}
+
+pub(crate) fn row_of_mut(x: &mut [f32], r: usize, classes: usize) -> Option<&mut [f32]> {
+    x.get_mut(r.checked_mul(classes)?..)?.get_mut(..classes).filter(|_| classes > 0)
+}
