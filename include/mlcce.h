@@ -148,6 +148,76 @@ mlcce_status mlcce_stream_merge(struct mlcce_stream *s, const struct mlcce_strea
 // `s` points to a stream set up by [`mlcce_stream_init`]; `loss` to a float.
 mlcce_status mlcce_stream_loss(const struct mlcce_stream *s, float *loss);
 
+// The loss of a batch with sparse labels.
+//
+// - `positives`, `offsets`: the positive classes of row `r` are
+//   `positives[offsets[r] .. offsets[r + 1]]`; `offsets` has `rows + 1`
+//   non-decreasing entries (else `MLCCE_ERR_SHAPE`); indices strictly
+//   increasing and `< classes` (else `MLCCE_ERR_INDEX`).
+// - other parameters as [`mlcce_loss`](super::mlcce_loss).
+//
+// # Safety
+// Each pointer addresses the elements stated; `out` overlaps no input.
+mlcce_status mlcce_sparse_loss(const float *logits,
+                               size_t rows,
+                               size_t classes,
+                               const uint32_t *positives,
+                               const size_t *offsets,
+                               uint32_t reduction,
+                               float *out);
+
+// The sparse loss (optional) and its gradient; `grad` may be `logits`.
+//
+// # Safety
+// As [`mlcce_sparse_loss`]; `grad` addresses `rows * classes` floats.
+mlcce_status mlcce_sparse_loss_grad(const float *logits,
+                                    size_t rows,
+                                    size_t classes,
+                                    const uint32_t *positives,
+                                    const size_t *offsets,
+                                    uint32_t reduction,
+                                    float *loss_out,
+                                    float *grad);
+
+// The GlobalPointer loss.
+//
+// - `logits`: `batch * heads * max_len * max_len` floats.
+// - `lengths`: `batch` entries, each `<= max_len` (else `MLCCE_ERR_SHAPE`).
+// - `spans`, `offsets`: the positive cells `i * max_len + j` of row
+//   `b * heads + h` are `spans[offsets[row] .. offsets[row + 1]]`, strictly
+//   increasing, with `i <= j < lengths[b]` (else `MLCCE_ERR_INDEX`).
+// - `out`: `batch * heads` floats for NONE, 1 otherwise.
+//
+// Cells outside each row's valid triangle are never read.
+//
+// # Safety
+// Each pointer addresses the elements stated; `out` overlaps no input.
+mlcce_status mlcce_globalpointer_loss(const float *logits,
+                                      size_t batch,
+                                      size_t heads,
+                                      size_t max_len,
+                                      const uint32_t *lengths,
+                                      const uint32_t *spans,
+                                      const size_t *offsets,
+                                      uint32_t reduction,
+                                      float *out);
+
+// The GlobalPointer loss (optional) and its gradient (0 outside each valid
+// triangle); `grad` may be `logits`.
+//
+// # Safety
+// As [`mlcce_globalpointer_loss`]; `grad` addresses as many floats as `logits`.
+mlcce_status mlcce_globalpointer_loss_grad(const float *logits,
+                                           size_t batch,
+                                           size_t heads,
+                                           size_t max_len,
+                                           const uint32_t *lengths,
+                                           const uint32_t *spans,
+                                           const size_t *offsets,
+                                           uint32_t reduction,
+                                           float *loss_out,
+                                           float *grad);
+
 // A static, NUL-terminated description of a status code (unknown codes
 // included). Never NULL; never to be freed.
 const char *mlcce_status_str(int32_t status);

@@ -13,7 +13,9 @@
 
 mod dense;
 mod edge;
+mod sparse;
 mod status;
 
 pub use dense::*;
+pub use sparse::*;
 pub use status::*;
