@@ -30,6 +30,7 @@ mod globalpointer;
 mod kernel;
 pub mod lse;
 pub mod scalar;
+mod soft;
 mod sparse;
 mod stream;
 
@@ -37,6 +38,7 @@ pub use dense::{loss, loss_grad, loss_grad_in_place, row_loss};
 pub use error::{Error, Reduction, Shape};
 pub use globalpointer::{GpShape, globalpointer_loss, globalpointer_loss_grad, globalpointer_loss_grad_in_place};
 pub use lse::Lse;
+pub use soft::{probabilities, soft_loss, soft_loss_grad, soft_loss_grad_in_place};
 pub use sparse::{sparse_loss, sparse_loss_grad, sparse_loss_grad_in_place};
 pub use stream::Stream;
 

@@ -190,3 +190,45 @@ pub fn boundary_lengths() -> Vec<usize> {
     v.dedup();
     v
 }
+
+/// `log(1 + Σ w e^v)` over the terms with `w != 0`, in f64.
+pub fn log1p_sum_wexp(w: &[f64], v: &[f64]) -> f64 {
+    let pairs: Vec<(f64, f64)> = w.iter().copied().zip(v.iter().copied()).filter(|(w, _)| *w != 0.0).collect();
+    let m = pairs.iter().map(|p| p.1).fold(0.0f64, f64::max);
+    let mut sum = Kahan::default();
+    for (w, v) in &pairs {
+        sum.add(w * (v - m).exp());
+    }
+    let rest = sum.value();
+    if m == 0.0 { rest.ln_1p() } else { m + ((-m).exp() + rest).ln() }
+}
+
+pub fn ref_soft_row_loss(s: &[f32], t: &[f32]) -> f64 {
+    let tp: Vec<f64> = t.iter().map(|&x| f64::from(x)).collect();
+    let tn: Vec<f64> = tp.iter().map(|x| 1.0 - x).collect();
+    let sp: Vec<f64> = s.iter().map(|&x| f64::from(x)).collect();
+    let sn: Vec<f64> = sp.iter().map(|x| -x).collect();
+    log1p_sum_wexp(&tp, &sn) + log1p_sum_wexp(&tn, &sp)
+}
+
+pub fn ref_soft_row_grad(s: &[f32], t: &[f32]) -> Vec<f64> {
+    let tp: Vec<f64> = t.iter().map(|&x| f64::from(x)).collect();
+    let tn: Vec<f64> = tp.iter().map(|x| 1.0 - x).collect();
+    let sp: Vec<f64> = s.iter().map(|&x| f64::from(x)).collect();
+    let sn: Vec<f64> = sp.iter().map(|x| -x).collect();
+    let a = log1p_sum_wexp(&tn, &sp);
+    let b = log1p_sum_wexp(&tp, &sn);
+    sp.iter()
+        .zip(&tp)
+        .map(|(&x, &t)| {
+            let mut g = 0.0;
+            if t != 1.0 {
+                g += (1.0 - t) * (x - a).exp();
+            }
+            if t != 0.0 {
+                g -= t * (-x - b).exp();
+            }
+            g
+        })
+        .collect()
+}
