@@ -148,6 +148,41 @@ mlcce_status mlcce_stream_merge(struct mlcce_stream *s, const struct mlcce_strea
 // `s` points to a stream set up by [`mlcce_stream_init`]; `loss` to a float.
 mlcce_status mlcce_stream_loss(const struct mlcce_stream *s, float *loss);
 
+// The loss of a batch with soft targets.
+//
+// - `targets`: `rows * classes` floats in `[0, 1]` (NaN or outside:
+//   `MLCCE_ERR_LABEL`); every logit takes part.
+// - other parameters as [`mlcce_loss`](super::mlcce_loss).
+//
+// # Safety
+// Each pointer addresses the elements stated; `out` overlaps no input.
+mlcce_status mlcce_soft_loss(const float *logits,
+                             const float *targets,
+                             size_t rows,
+                             size_t classes,
+                             uint32_t reduction,
+                             float *out);
+
+// The soft loss (optional) and its gradient; `grad` may be `logits`.
+//
+// # Safety
+// As [`mlcce_soft_loss`]; `grad` addresses `rows * classes` floats.
+mlcce_status mlcce_soft_loss_grad(const float *logits,
+                                  const float *targets,
+                                  size_t rows,
+                                  size_t classes,
+                                  uint32_t reduction,
+                                  float *loss_out,
+                                  float *grad);
+
+// Probabilities as this loss defines them, `σ(2s)`, for `n` logits into
+// `out` (`n` floats; may be `logits`). `s > 0` ⇔ `p > 0.5`: the decision
+// threshold 0 on logits is 0.5 on these. A NaN logit: `MLCCE_ERR_NON_FINITE`.
+//
+// # Safety
+// `logits` and `out` address `n` floats each.
+mlcce_status mlcce_probabilities(const float *logits, size_t n, float *out);
+
 // The loss of a batch with sparse labels.
 //
 // - `positives`, `offsets`: the positive classes of row `r` are

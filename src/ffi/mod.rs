@@ -13,9 +13,11 @@
 
 mod dense;
 mod edge;
+mod soft;
 mod sparse;
 mod status;
 
 pub use dense::*;
+pub use soft::*;
 pub use sparse::*;
 pub use status::*;

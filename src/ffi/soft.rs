@@ -1,0 +1,104 @@
+//! C entry points of the soft-target loss and the probability helper.
+
+use super::edge::{Span, check, disjoint, slice, slice_mut, try_status};
+use super::status::{Status, reduction as reduction_code, status};
+use crate::Shape;
+
+/// The loss of a batch with soft targets.
+///
+/// - `targets`: `rows * classes` floats in `[0, 1]` (NaN or outside:
+///   `MLCCE_ERR_LABEL`); every logit takes part.
+/// - other parameters as [`mlcce_loss`](super::mlcce_loss).
+///
+/// # Safety
+/// Each pointer addresses the elements stated; `out` overlaps no input.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mlcce_soft_loss(
+    logits: *const f32,
+    targets: *const f32,
+    rows: usize,
+    classes: usize,
+    reduction: u32,
+    out: *mut f32,
+) -> Status {
+    let r = try_status!(reduction_code(reduction));
+    let n = try_status!(Shape::new(rows, classes).cells().map_err(Status::from));
+    let o = r.outputs(rows);
+    try_status!(check(logits, n));
+    try_status!(check(targets, n));
+    try_status!(check(out, o));
+    try_status!(disjoint(&[Span::of(out, o)], &[Span::of(logits, n), Span::of(targets, n)]));
+    // SAFETY: checked above; `out` overlaps no input.
+    let (x, t, y) = unsafe { (slice(logits, n), slice(targets, n), slice_mut(out, o)) };
+    status(crate::soft_loss(Shape::new(rows, classes), x, t, r, y))
+}
+
+/// The soft loss (optional) and its gradient; `grad` may be `logits`.
+///
+/// # Safety
+/// As [`mlcce_soft_loss`]; `grad` addresses `rows * classes` floats.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mlcce_soft_loss_grad(
+    logits: *const f32,
+    targets: *const f32,
+    rows: usize,
+    classes: usize,
+    reduction: u32,
+    loss_out: *mut f32,
+    grad: *mut f32,
+) -> Status {
+    let r = try_status!(reduction_code(reduction));
+    let shape = Shape::new(rows, classes);
+    let n = try_status!(shape.cells().map_err(Status::from));
+    let o = if loss_out.is_null() { 0 } else { r.outputs(rows) };
+    try_status!(check(logits, n));
+    try_status!(check(targets, n));
+    try_status!(check(grad, n));
+    try_status!(check(loss_out, o));
+    let in_place = n > 0 && core::ptr::eq(grad.cast_const(), logits);
+    let outputs = [Span::of(grad, n), Span::of(loss_out, o)];
+    if in_place {
+        try_status!(disjoint(&outputs, &[Span::of(targets, n)]));
+    } else {
+        try_status!(disjoint(&outputs, &[Span::of(logits, n), Span::of(targets, n)]));
+    }
+    // SAFETY: checked above; outputs overlap no input (or grad is logits).
+    let (t, lo) = unsafe { (slice(targets, n), if o == 0 { None } else { Some(slice_mut(loss_out, o)) }) };
+    if in_place {
+        // SAFETY: `grad` is `logits`; the only slice made of that memory.
+        let buf = unsafe { slice_mut(grad, n) };
+        return status(crate::soft_loss_grad_in_place(shape, buf, t, r, lo));
+    }
+    // SAFETY: checked above.
+    let (x, g) = unsafe { (slice(logits, n), slice_mut(grad, n)) };
+    status(crate::soft_loss_grad(shape, x, t, r, lo, g))
+}
+
+/// Probabilities as this loss defines them, `σ(2s)`, for `n` logits into
+/// `out` (`n` floats; may be `logits`). `s > 0` ⇔ `p > 0.5`: the decision
+/// threshold 0 on logits is 0.5 on these. A NaN logit: `MLCCE_ERR_NON_FINITE`.
+///
+/// # Safety
+/// `logits` and `out` address `n` floats each.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mlcce_probabilities(logits: *const f32, n: usize, out: *mut f32) -> Status {
+    try_status!(check(logits, n));
+    try_status!(check(out, n));
+    if n > 0 && core::ptr::eq(out.cast_const(), logits) {
+        // SAFETY: checked; in place, one slice only. Validate before writing.
+        let buf = unsafe { slice_mut(out, n) };
+        if buf.iter().any(|s| s.is_nan()) {
+            return Status::MLCCE_ERR_NON_FINITE;
+        }
+        for v in buf.iter_mut() {
+            let mut p = [0.0f32];
+            let _ = crate::probabilities(&[*v], &mut p);
+            *v = p[0];
+        }
+        return Status::MLCCE_OK;
+    }
+    try_status!(disjoint(&[Span::of(out, n)], &[Span::of(logits, n)]));
+    // SAFETY: checked above; disjoint.
+    let (x, p) = unsafe { (slice(logits, n), slice_mut(out, n)) };
+    status(crate::probabilities(x, p))
+}
