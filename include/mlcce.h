@@ -81,6 +81,61 @@ typedef struct mlcce_stream {
   struct mlcce_lse pos;
 } mlcce_stream;
 
+// The running totals of an evaluation (everything but the per-class counts).
+typedef struct mlcce_eval_totals {
+  // Rows seen.
+  uint64_t rows;
+  // Rows whose every counted cell was predicted right.
+  uint64_t exact;
+  // Sum of the rows' losses.
+  double loss_sum;
+  // Classes per row.
+  size_t classes;
+  // Decision threshold on the logits.
+  float threshold;
+} mlcce_eval_totals;
+
+// Confusion counts of one class.
+typedef struct mlcce_class_counts {
+  // Predicted positive, labelled positive.
+  uint64_t true_pos;
+  // Predicted positive, labelled negative.
+  uint64_t false_pos;
+  // Predicted negative, labelled positive.
+  uint64_t false_neg;
+  // Predicted negative, labelled negative.
+  uint64_t true_neg;
+} mlcce_class_counts;
+
+// The evaluation accumulator: a plain struct the caller keeps (on the stack
+// is fine); `per_class` points to the caller's `classes` counts.
+typedef struct mlcce_eval {
+  // Running totals (rows, exact rows, loss sum, classes, threshold).
+  struct mlcce_eval_totals totals;
+  // The caller's per-class counts (`totals.classes` entries).
+  struct mlcce_class_counts *per_class;
+} mlcce_eval;
+
+// The figures of an evaluation. With no rows, every figure is 0.
+typedef struct mlcce_report {
+  // Rows seen.
+  uint64_t rows;
+  // Mean loss over rows.
+  float mean_loss;
+  // `TP / (TP + FP)` over all classes (0 if no positive prediction).
+  float micro_precision;
+  // `TP / (TP + FN)` over all classes (0 if no positive label).
+  float micro_recall;
+  // `2TP / (2TP + FP + FN)` over all classes.
+  float micro_f1;
+  // Mean over classes of each class's F1 (0 for a class with no TP, FP, FN).
+  float macro_f1;
+  // `(FP + FN) / counted cells`.
+  float hamming_loss;
+  // Fraction of rows predicted exactly right.
+  float subset_accuracy;
+} mlcce_report;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -147,6 +202,46 @@ mlcce_status mlcce_stream_merge(struct mlcce_stream *s, const struct mlcce_strea
 // # Safety
 // `s` points to a stream set up by [`mlcce_stream_init`]; `loss` to a float.
 mlcce_status mlcce_stream_loss(const struct mlcce_stream *s, float *loss);
+
+// Writes `logits > threshold` (1 or 0) into `out` (`rows * classes` bytes).
+// A NaN threshold: `MLCCE_ERR_ARGUMENT`; a non-finite logit:
+// `MLCCE_ERR_NON_FINITE`.
+//
+// # Safety
+// `logits` addresses `rows * classes` floats, `out` as many bytes.
+mlcce_status mlcce_predict(const float *logits,
+                           size_t rows,
+                           size_t classes,
+                           float threshold,
+                           uint8_t *out);
+
+// Starts an evaluation of `classes` classes: fully initialises `*e` and
+// zeroes `per_class` (`classes` entries). A NaN threshold:
+// `MLCCE_ERR_ARGUMENT`.
+//
+// # Safety
+// `e` points to writable memory for one `mlcce_eval`; `per_class` to
+// `classes` writable counts that outlive the evaluation.
+mlcce_status mlcce_eval_init(struct mlcce_eval *e,
+                             struct mlcce_class_counts *per_class,
+                             size_t classes,
+                             float threshold);
+
+// Adds a batch of `rows` rows; on error nothing changes.
+//
+// # Safety
+// `e` was set up by [`mlcce_eval_init`] and its counts are still valid;
+// `logits` and `labels` address `rows * classes` elements each.
+mlcce_status mlcce_eval_update(struct mlcce_eval *e,
+                               const float *logits,
+                               const uint8_t *labels,
+                               size_t rows);
+
+// Writes the figures so far to `*out` (all 0 after 0 rows).
+//
+// # Safety
+// `e` was set up by [`mlcce_eval_init`]; `out` points to one `mlcce_report`.
+mlcce_status mlcce_eval_report(const struct mlcce_eval *e, struct mlcce_report *out);
 
 // The loss of a batch with soft targets.
 //

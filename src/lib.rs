@@ -24,6 +24,7 @@
 mod batch;
 mod dense;
 mod error;
+mod eval;
 pub mod exp;
 pub mod ffi;
 mod globalpointer;
@@ -36,6 +37,7 @@ mod stream;
 
 pub use dense::{loss, loss_grad, loss_grad_in_place, row_loss};
 pub use error::{Error, Reduction, Shape};
+pub use eval::{ClassCounts, EvalTotals, Evaluator, Report, predict};
 pub use globalpointer::{GpShape, globalpointer_loss, globalpointer_loss_grad, globalpointer_loss_grad_in_place};
 pub use lse::Lse;
 pub use soft::{probabilities, soft_loss, soft_loss_grad, soft_loss_grad_in_place};

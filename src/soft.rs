@@ -208,7 +208,13 @@ fn row_grad_in_place(buf: &mut [f32], targets: &[f32], scale: f32) -> Result<Str
 /// mlcce::soft_loss(Shape::new(1, 4), &logits, &targets, Reduction::Sum, &mut out)?;
 /// # Ok::<(), mlcce::Error>(())
 /// ```
-pub fn soft_loss(shape: Shape, logits: &[f32], targets: &[f32], reduction: Reduction, out: &mut [f32]) -> Result<(), Error> {
+pub fn soft_loss(
+    shape: Shape,
+    logits: &[f32],
+    targets: &[f32],
+    reduction: Reduction,
+    out: &mut [f32],
+) -> Result<(), Error> {
     check(shape, logits.len(), targets.len(), out.len(), reduction)?;
     let mut reducer = Reducer::new(reduction, out);
     for r in 0..shape.rows {

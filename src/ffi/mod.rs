@@ -13,11 +13,13 @@
 
 mod dense;
 mod edge;
+mod eval;
 mod soft;
 mod sparse;
 mod status;
 
 pub use dense::*;
+pub use eval::*;
 pub use soft::*;
 pub use sparse::*;
 pub use status::*;

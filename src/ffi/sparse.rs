@@ -120,6 +120,7 @@ struct Gp<'a> {
 
 /// # Safety
 /// The pointers address the elements the C contract states.
+#[allow(clippy::too_many_arguments)]
 unsafe fn gp_args<'a>(
     logits: *const f32,
     batch: usize,
@@ -220,7 +221,13 @@ pub unsafe extern "C" fn mlcce_globalpointer_loss_grad(
         // SAFETY: `grad` is `logits`; the only slice made of that memory.
         let buf = unsafe { slice_mut(grad, a.cells) };
         return status(crate::globalpointer_loss_grad_in_place(
-            a.shape, buf, a.lengths, a.spans, a.offsets, a.reduction, lo,
+            a.shape,
+            buf,
+            a.lengths,
+            a.spans,
+            a.offsets,
+            a.reduction,
+            lo,
         ));
     }
     // SAFETY: checked above; `grad` overlaps no input.
