@@ -1,5 +1,6 @@
 //! Sparse (CSR) labels and GlobalPointer against the dense loss and the f64
 //! reference.
+#![allow(clippy::needless_range_loop)]
 
 mod common;
 use common::*;
