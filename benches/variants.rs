@@ -16,11 +16,11 @@ fn rand_stream(seed: u64) -> impl FnMut() -> f64 {
     }
 }
 
-fn config(
-    c: &mut Criterion,
+fn config<'a>(
+    c: &'a mut Criterion,
     name: &str,
     elems: usize,
-) -> criterion::BenchmarkGroup<'_, criterion::measurement::WallTime> {
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Elements(elems as u64));
     g.warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(1)).sample_size(20);
