@@ -1,5 +1,6 @@
 //! Sparse vs dense, GlobalPointer vs dense-with-IGNORE, soft vs hard, and
 //! evaluation vs loss alone. `cargo bench --bench variants`.
+#![allow(clippy::needless_range_loop)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mlcce::{ClassCounts, Evaluator, GpShape, Reduction, Shape};
