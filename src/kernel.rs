@@ -282,11 +282,10 @@ impl Sums {
                 // non-finite logit that takes part poisons its sum.
                 v.mul_add(f32x8::ZERO, exp(v))
             };
-            let en = e & m.neg;
-            let ep = e & m.pos;
-            self.neg[h] += en;
-            self.pos[h] += ep;
-            out[h] = en - ep;
+            // Select-adds: one masked add each on AVX-512, a blend + add on AVX2.
+            self.neg[h] = m.neg.select(self.neg[h] + e, self.neg[h]);
+            self.pos[h] = m.pos.select(self.pos[h] + e, self.pos[h]);
+            out[h] = (e & m.neg) - (e & m.pos);
         }
         self.steps += 1;
         if self.steps.is_multiple_of(BLOCK_STEPS) {
