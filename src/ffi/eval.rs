@@ -8,7 +8,7 @@ use crate::{Report, Shape};
 /// The evaluation accumulator: a plain struct the caller keeps (on the stack
 /// is fine); `per_class` points to the caller's `classes` counts.
 #[repr(C)]
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Eval {
     /// Running totals (rows, exact rows, loss sum, classes, threshold).
     pub totals: EvalTotals,
