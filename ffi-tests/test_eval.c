@@ -60,7 +60,11 @@ int main(void) {
         CHECK_STATUS(mlcce_eval_update(&ev, NULL, labels, BATCH), MLCCE_ERR_NULL_POINTER);
         CHECK_STATUS(mlcce_eval_update(NULL, logits, labels, BATCH), MLCCE_ERR_NULL_POINTER);
         CHECK_STATUS(mlcce_eval_update(&ev, logits, labels, SIZE_MAX), MLCCE_ERR_SHAPE);
-        CHECK(memcmp(&before, &ev, sizeof ev) == 0 && memcmp(saved, counts, sizeof counts) == 0);
+        /* Field by field: the struct has padding bytes, which are not state. */
+        CHECK(before.totals.rows == ev.totals.rows && before.totals.exact == ev.totals.exact &&
+              before.totals.loss_sum == ev.totals.loss_sum && before.totals.classes == ev.totals.classes &&
+              before.totals.threshold == ev.totals.threshold && before.per_class == ev.per_class);
+        CHECK(memcmp(saved, counts, sizeof counts) == 0);
         CHECK_STATUS(mlcce_eval_init(&ev, counts, CLASSES, NAN), MLCCE_ERR_ARGUMENT);
         CHECK_STATUS(mlcce_eval_init(&ev, NULL, CLASSES, 0.0f), MLCCE_ERR_NULL_POINTER);
         CHECK_STATUS(mlcce_eval_init(NULL, counts, CLASSES, 0.0f), MLCCE_ERR_NULL_POINTER);

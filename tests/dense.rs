@@ -143,6 +143,20 @@ fn extreme_logits() {
     check_batch(Shape::new(1, 4), &logits, &labels, "tiny loss");
 }
 
+/// Fuzzer finding (a reference bug, mlcce was right): two negatives at
+/// `f32::MAX` each get gradient exactly 1/2; `e^{s - A}` formed as
+/// `s - (s + log 2)` in f64 loses the `log 2` and gives 1.
+#[test]
+fn gradient_at_f32_max_is_shared_exactly() {
+    let x = [f32::MAX, f32::MAX, -15.125, f32::INFINITY];
+    let y = [0u8, 0, 1, IGNORE];
+    let mut g = [0.0f32; 4];
+    mlcce::loss_grad(Shape::new(2, 2), &x, &y, Reduction::Sum, None, &mut g).unwrap();
+    assert_eq!(&g[..2], &[0.5, 0.5]);
+    assert_grad(&g[..2], &ref_row_grad(&x[..2], &y[..2]), "reference agrees");
+    assert_eq!(g[3], 0.0);
+}
+
 #[test]
 fn all_ignored_all_positive_all_negative_rows() {
     let mut rng = Rng::new(4);

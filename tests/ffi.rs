@@ -108,6 +108,17 @@ fn c_and_cpp_programs_pass_under_asan_and_ubsan() {
     }
 }
 
+#[test]
+fn c_and_cpp_programs_pass_under_valgrind() {
+    for p in programs() {
+        let exe = build(&p, &["-g"], "-vg");
+        let out = run(Command::new("valgrind")
+            .args(["--tool=memcheck", "--error-exitcode=99", "--leak-check=full", "--errors-for-leak-kinds=all", "-q"])
+            .arg(&exe));
+        assert!(out.contains(" 0 failed"), "{p}: {out}");
+    }
+}
+
 /// A program of nothing but references to every `mlcce_*` function, linked
 /// with no C library, no start files, and `--gc-sections`: it links only if
 /// the C API reaches no panic (the `c-panic-handler` build's handler calls an

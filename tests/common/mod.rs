@@ -4,16 +4,24 @@
 
 pub const IGNORE: u8 = 255;
 
-/// Loss tolerance: `|got - want| <= LOSS_REL * |want| + LOSS_ABS`.
+/// Loss tolerance: `|got - want| <= LOSS_BOUND * |want| + LOSS_ABS`.
 ///
-/// * `LOSS_REL = 1e-7` is the accuracy goal: below one `f32` ulp
-///   (`2^-23 ≈ 1.19e-7`) of the result. It holds because the kernels sum each
-///   block of 512 terms in `f32` and the block totals in `f64`, the exp is
-///   within 2 ulp (errors of terms average, they do not add up relative to the
-///   sum), and the final `log1p` never forms `1 + tiny`.
+/// * `LOSS_REL = 1e-7` is the accuracy goal, and what rows like the
+///   benchmark shapes reach: `tests/accuracy.rs` holds the median, p99 and
+///   max of such rows to it (measured: max 6.5e-8). It holds because the
+///   kernels sum each block of 512 terms in `f32` and the block totals in
+///   `f64` (no error growth with the row length), and the final `log1p` never
+///   forms `1 + tiny`.
+/// * `LOSS_BOUND = 4e-7` is what every input is held to, derived: each term's
+///   `exp` is within 1.34 ulp (SSE2; 1.06 with FMA), i.e. 1.6e-7 relative at
+///   worst, and the sum of same-signed terms keeps that relative error; then
+///   the sum's rounding to `f32` (6e-8), `log1pf` (< 1 ulp, 1.2e-7) and the
+///   result's rounding (6e-8). The fuzzer, hunting for the worst case, found
+///   up to 2.3e-7 (a sparse row whose loss is 0.459).
 /// * `LOSS_ABS = f32::MIN_POSITIVE` (`1.2e-38`): a loss below the `f32` normal
 ///   range has no relative precision to speak of.
 pub const LOSS_REL: f64 = 1e-7;
+pub const LOSS_BOUND: f64 = 4e-7;
 pub const LOSS_ABS: f64 = f32::MIN_POSITIVE as f64;
 
 /// Gradient tolerance, per element: `|got - want| <= GRAD_REL * max|want|`
@@ -30,7 +38,7 @@ pub const GRAD_REL: f64 = 1e-6;
 pub const SCALAR_REL: f64 = 1e-5;
 
 pub fn close_loss(got: f32, want: f64) -> bool {
-    (f64::from(got) - want).abs() <= LOSS_REL * want.abs() + LOSS_ABS
+    (f64::from(got) - want).abs() <= LOSS_BOUND * want.abs() + LOSS_ABS
 }
 
 pub fn assert_loss(got: f32, want: f64, what: &str) {
@@ -61,13 +69,28 @@ pub fn assert_grad_within(got: &[f32], want: &[f64], rel: f64, what: &str) {
 
 /// `log(1 + Σ e^v)`, stably, in f64 with a compensated sum.
 pub fn log1p_sum_exp(values: &[f64]) -> f64 {
-    let m = values.iter().copied().fold(0.0f64, f64::max);
+    let w = vec![1.0; values.len()];
+    log1p_sum_wexp(&w, values)
+}
+
+/// The shifted parts of `1 + Σ w e^v`: `(m, rest)` with `m = max(0, max v)`
+/// and `1 + Σ w e^v = e^m (e^{-m} + rest)`.
+fn wparts(w: &[f64], v: &[f64]) -> (f64, f64) {
+    let pairs: Vec<(f64, f64)> = w.iter().copied().zip(v.iter().copied()).filter(|(w, _)| *w != 0.0).collect();
+    let m = pairs.iter().map(|p| p.1).fold(0.0f64, f64::max);
     let mut sum = Kahan::default();
-    for &v in values {
-        sum.add((v - m).exp());
+    for (w, v) in &pairs {
+        sum.add(w * (v - m).exp());
     }
-    let rest = sum.value();
-    if m == 0.0 { rest.ln_1p() } else { m + ((-m).exp() + rest).ln() }
+    (m, sum.value())
+}
+
+/// `w e^v / (1 + Σ w e^v)` for one term, in the shifted frame (forming
+/// `v - log(1 + Σ)` instead would lose `log 2` next to `v = 3.4e38`, as the
+/// fuzzer showed).
+fn wshare(w: f64, v: f64, parts: (f64, f64)) -> f64 {
+    let (m, rest) = parts;
+    w * (v - m).exp() / ((-m).exp() + rest)
 }
 
 #[derive(Default)]
@@ -109,13 +132,12 @@ pub fn ref_row_loss(s: &[f32], y: &[u8]) -> f64 {
 
 pub fn ref_row_grad(s: &[f32], y: &[u8]) -> Vec<f64> {
     let (neg, pos) = split(s, y);
-    let a = log1p_sum_exp(&neg);
-    let b = log1p_sum_exp(&pos);
+    let (a, b) = (wparts(&vec![1.0; neg.len()], &neg), wparts(&vec![1.0; pos.len()], &pos));
     s.iter()
         .zip(y)
         .map(|(&x, &l)| match l {
-            0 => (f64::from(x) - a).exp(),
-            1 => -(-f64::from(x) - b).exp(),
+            0 => wshare(1.0, f64::from(x), a),
+            1 => -wshare(1.0, -f64::from(x), b),
             _ => 0.0,
         })
         .collect()
@@ -193,13 +215,7 @@ pub fn boundary_lengths() -> Vec<usize> {
 
 /// `log(1 + Σ w e^v)` over the terms with `w != 0`, in f64.
 pub fn log1p_sum_wexp(w: &[f64], v: &[f64]) -> f64 {
-    let pairs: Vec<(f64, f64)> = w.iter().copied().zip(v.iter().copied()).filter(|(w, _)| *w != 0.0).collect();
-    let m = pairs.iter().map(|p| p.1).fold(0.0f64, f64::max);
-    let mut sum = Kahan::default();
-    for (w, v) in &pairs {
-        sum.add(w * (v - m).exp());
-    }
-    let rest = sum.value();
+    let (m, rest) = wparts(w, v);
     if m == 0.0 { rest.ln_1p() } else { m + ((-m).exp() + rest).ln() }
 }
 
@@ -216,17 +232,16 @@ pub fn ref_soft_row_grad(s: &[f32], t: &[f32]) -> Vec<f64> {
     let tn: Vec<f64> = tp.iter().map(|x| 1.0 - x).collect();
     let sp: Vec<f64> = s.iter().map(|&x| f64::from(x)).collect();
     let sn: Vec<f64> = sp.iter().map(|x| -x).collect();
-    let a = log1p_sum_wexp(&tn, &sp);
-    let b = log1p_sum_wexp(&tp, &sn);
+    let (a, b) = (wparts(&tn, &sp), wparts(&tp, &sn));
     sp.iter()
         .zip(&tp)
         .map(|(&x, &t)| {
             let mut g = 0.0;
             if t != 1.0 {
-                g += (1.0 - t) * (x - a).exp();
+                g += wshare(1.0 - t, x, a);
             }
             if t != 0.0 {
-                g -= t * (-x - b).exp();
+                g -= wshare(t, -x, b);
             }
             g
         })
