@@ -317,6 +317,7 @@ fn pad(x: &[f32]) -> [f32; STEP] {
 }
 
 /// One exp pass without storing terms.
+#[inline(never)]
 fn sums<const SHIFTED: bool>(logits: &[f32], mut labels: impl Labels, shifts: Shifts) -> Pass {
     let mut acc = Sums::new();
     let (xc, xt) = logits.as_chunks::<STEP>();
@@ -330,6 +331,7 @@ fn sums<const SHIFTED: bool>(logits: &[f32], mut labels: impl Labels, shifts: Sh
 }
 
 /// One exp pass that stores the signed terms in `grad`.
+#[inline(never)]
 fn sums_store<const SHIFTED: bool>(logits: &[f32], mut labels: impl Labels, shifts: Shifts, grad: &mut [f32]) -> Pass {
     let mut acc = Sums::new();
     let (xc, xt) = logits.as_chunks::<STEP>();
@@ -347,6 +349,7 @@ fn sums_store<const SHIFTED: bool>(logits: &[f32], mut labels: impl Labels, shif
 }
 
 /// The shifted exp pass over logits that it overwrites with the signed terms.
+#[inline(never)]
 fn sums_in_place(buf: &mut [f32], mut labels: impl Labels, shifts: Shifts) -> Pass {
     let mut acc = Sums::new();
     let (bc, bt) = buf.as_chunks_mut::<STEP>();
@@ -385,6 +388,7 @@ fn first_error(logits: &[f32], mut labels: impl Labels) -> Error {
 
 /// The max of `+s` over negatives and of `-s` over positives, validating
 /// labels and the finiteness of every logit that takes part.
+#[inline(never)]
 fn maxima(logits: &[f32], labels: impl Labels) -> Result<(f32, f32), Error> {
     let neg_inf = f32x8::splat(f32::NEG_INFINITY);
     let mut max_neg = [neg_inf; 2];

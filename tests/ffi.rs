@@ -3,54 +3,12 @@
 //! them with `--gc-sections`, runs them (plain and under ASan/UBSan), and
 //! proves that the C API reaches no panic, no allocator and no libc.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn out_dir() -> PathBuf {
-    let d = root().join("target/ffi-tests");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
-    text
-}
-
-struct Lib {
-    archive: PathBuf,
-    native_static_libs: String,
-}
-
-/// `cargo rustc --release --lib --crate-type staticlib --features c-panic-handler`,
-/// in its own target directory, once per test process.
-fn staticlib() -> &'static Lib {
-    static LIB: OnceLock<Lib> = OnceLock::new();
-    LIB.get_or_init(|| {
-        let target = root().join("target/ffi-staticlib");
-        let text = run(Command::new(env!("CARGO"))
-            .current_dir(root())
-            .args(["rustc", "--release", "--lib", "--crate-type", "staticlib", "--features", "c-panic-handler"])
-            .arg("--target-dir")
-            .arg(&target)
-            .args(["--", "--print", "native-static-libs"])
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS"));
-        let native_static_libs = text
-            .lines()
-            .find_map(|l| l.split("native-static-libs:").nth(1))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default();
-        Lib { archive: target.join("release/libmlcce.a"), native_static_libs }
-    })
-}
+#[path = "support/clib.rs"]
+mod clib;
+use clib::{out_dir, root, run, staticlib};
 
 const CFLAGS: &[&str] = &["-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", "-ffunction-sections", "-fdata-sections"];
 
@@ -119,70 +77,12 @@ fn c_and_cpp_programs_pass_under_valgrind() {
     }
 }
 
-/// A program of nothing but references to every `mlcce_*` function, linked
-/// with no C library, no start files, and `--gc-sections`: it links only if
-/// the C API reaches no panic (the `c-panic-handler` build's handler calls an
-/// undefined symbol) and needs nothing from libc but the four functions that
-/// GCC and Clang require of every freestanding environment (`memcpy`,
-/// `memmove`, `memset`, `memcmp`), which the probe defines itself.
+/// See [`clib::probe`]: every function of the header, release build.
 #[test]
 fn c_api_reaches_no_panic_no_allocator_and_no_libc() {
-    let header = std::fs::read_to_string(root().join("include/mlcce.h")).unwrap();
-    let mut names: Vec<&str> = header
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|w| w.starts_with("mlcce_") && header.contains(&format!("{w}(")))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    assert!(names.len() >= 6, "functions found in the header: {names:?}");
-    let mut src = String::from("#include \"mlcce.h\"\nvoid probe_entry(void);\nvoid probe_entry(void) {\n");
-    for n in &names {
-        src += &format!("    {{ void (*volatile p)(void) = (void (*)(void))(void *){n}; (void)p; }}\n");
-    }
-    src += "}\n";
-    src += FREESTANDING_MEM;
-    let dir = out_dir();
-    let c = dir.join("probe.c");
-    std::fs::write(&c, src).unwrap();
-    let exe = dir.join("probe");
-    run(Command::new("cc")
-        .args(["-std=c99", "-O2", "-ffreestanding", "-nostdlib", "-nostartfiles", "-static", "-Wl,--gc-sections"])
-        .args(["-Wl,-e,probe_entry", "-Wl,--no-undefined"])
-        .arg("-I")
-        .arg(root().join("include"))
-        .arg(&c)
-        .arg(&staticlib().archive)
-        .arg("-o")
-        .arg(&exe));
-    let syms = run(Command::new("nm").arg("-C").arg(&exe));
-    for bad in ["core::panicking", "rust_begin_unwind", "__rust_alloc", "__rust_dealloc", " malloc", " free", " calloc"]
-    {
-        assert!(!syms.contains(bad), "probe links `{bad}`:\n{syms}");
-    }
-    for n in &names {
-        assert!(syms.contains(n), "{n} missing from the probe");
-    }
+    let text = clib::probe(staticlib(), "probe-all", None);
+    assert!(text > 0);
 }
-
-/// What a freestanding C environment provides (C11 7.24 / GCC's requirement).
-const FREESTANDING_MEM: &str = r#"
-void *memcpy(void *d, const void *s, __SIZE_TYPE__ n);
-void *memmove(void *d, const void *s, __SIZE_TYPE__ n);
-void *memset(void *d, int c, __SIZE_TYPE__ n);
-int memcmp(const void *a, const void *b, __SIZE_TYPE__ n);
-void *memcpy(void *d, const void *s, __SIZE_TYPE__ n) { return memmove(d, s, n); }
-void *memmove(void *d, const void *s, __SIZE_TYPE__ n) {
-    unsigned char *dp = (unsigned char *)d; const unsigned char *sp = (const unsigned char *)s;
-    if (dp < sp) { while (n--) *dp++ = *sp++; } else { while (n--) dp[n] = sp[n]; }
-    return d;
-}
-void *memset(void *d, int c, __SIZE_TYPE__ n) { unsigned char *p = (unsigned char *)d; while (n--) *p++ = (unsigned char)c; return d; }
-int memcmp(const void *a, const void *b, __SIZE_TYPE__ n) {
-    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
-    for (; n; n--, x++, y++) if (*x != *y) return *x - *y;
-    return 0;
-}
-"#;
 
 #[test]
 fn static_library_needs_no_native_library() {

@@ -42,8 +42,10 @@ pub(crate) fn check<T>(ptr: *const T, len: usize) -> Result<(), Status> {
 
 /// Fails with `MLCCE_ERR_ARGUMENT` if any output overlaps any other buffer.
 pub(crate) fn disjoint(outputs: &[Span], inputs: &[Span]) -> Result<(), Status> {
-    for (i, o) in outputs.iter().enumerate() {
-        let clash = inputs.iter().any(|b| o.overlaps(*b)) || outputs[i + 1..].iter().any(|b| o.overlaps(*b));
+    let mut rest = outputs;
+    while let [o, later @ ..] = rest {
+        rest = later;
+        let clash = inputs.iter().any(|b| o.overlaps(*b)) || later.iter().any(|b| o.overlaps(*b));
         if clash {
             return Err(Status::MLCCE_ERR_ARGUMENT);
         }
