@@ -84,3 +84,18 @@ pub(crate) fn check_indices(indices: &[u32], limit: usize) -> Result<(), Error> 
     }
     Ok(())
 }
+
+/// Row `r` of a row-major buffer of rows of `len` (empty if out of range,
+/// which the callers' shape checks rule out). Index arithmetic instead of
+/// `chunks_exact`, whose zero-size assertion is a panic path when not inlined.
+pub(crate) fn row<T>(x: &[T], r: usize, len: usize) -> &[T] {
+    r.checked_mul(len).and_then(|start| x.get(start..)?.get(..len)).unwrap_or(&[])
+}
+
+/// [`row`], mutable.
+pub(crate) fn row_mut<T>(x: &mut [T], r: usize, len: usize) -> &mut [T] {
+    match r.checked_mul(len) {
+        Some(start) => x.get_mut(start..).and_then(|t| t.get_mut(..len)).unwrap_or(&mut []),
+        None => &mut [],
+    }
+}

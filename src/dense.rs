@@ -1,7 +1,7 @@
 //! The dense loss over a batch: hard labels (0, 1 or [`IGNORE`](crate::IGNORE)),
 //! every buffer the caller's.
 
-use crate::batch::{Reducer, check, out_len};
+use crate::batch::{Reducer, check, out_len, row, row_mut};
 use crate::kernel::{self, Dense};
 use crate::{Error, Reduction, Shape};
 
@@ -24,13 +24,9 @@ use crate::{Error, Reduction, Shape};
 pub fn loss(shape: Shape, logits: &[f32], labels: &[u8], reduction: Reduction, out: &mut [f32]) -> Result<(), Error> {
     check(shape, logits.len(), labels.len(), out.len(), reduction)?;
     let mut reducer = Reducer::new(reduction, out);
-    if shape.classes > 0 {
-        let rows = logits.chunks_exact(shape.classes).zip(labels.chunks_exact(shape.classes));
-        for (r, (lg, lb)) in rows.enumerate() {
-            reducer.push(r, kernel::row_state(lg, Dense::new(lb))?.loss());
-        }
-    } else {
-        (0..shape.rows).for_each(|r| reducer.push(r, 0.0));
+    let c = shape.classes;
+    for r in 0..shape.rows {
+        reducer.push(r, kernel::row_state(row(logits, r, c), Dense::new(row(labels, r, c)))?.loss());
     }
     reducer.finish(shape.rows);
     Ok(())
@@ -62,14 +58,10 @@ pub fn loss_grad(
     shape.check_len(grad.len())?;
     let scale = reduction.grad_scale(shape.rows)?;
     let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
-    if shape.classes > 0 {
-        let c = shape.classes;
-        let rows = logits.chunks_exact(c).zip(labels.chunks_exact(c)).zip(grad.chunks_exact_mut(c));
-        for (r, ((lg, lb), g)) in rows.enumerate() {
-            reducer.push(r, kernel::row_grad(lg, Dense::new(lb), scale, g)?.loss());
-        }
-    } else {
-        (0..shape.rows).for_each(|r| reducer.push(r, 0.0));
+    let c = shape.classes;
+    for r in 0..shape.rows {
+        let (x, y, g) = (row(logits, r, c), row(labels, r, c), row_mut(grad, r, c));
+        reducer.push(r, kernel::row_grad(x, Dense::new(y), scale, g)?.loss());
     }
     reducer.finish(shape.rows);
     Ok(())
@@ -88,14 +80,10 @@ pub fn loss_grad_in_place(
     check(shape, logits_then_grad.len(), labels.len(), out_len, reduction)?;
     let scale = reduction.grad_scale(shape.rows)?;
     let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
-    if shape.classes > 0 {
-        let c = shape.classes;
-        let rows = logits_then_grad.chunks_exact_mut(c).zip(labels.chunks_exact(c));
-        for (r, (buf, lb)) in rows.enumerate() {
-            reducer.push(r, kernel::row_grad_in_place(buf, Dense::new(lb), scale)?.loss());
-        }
-    } else {
-        (0..shape.rows).for_each(|r| reducer.push(r, 0.0));
+    let c = shape.classes;
+    for r in 0..shape.rows {
+        let (buf, y) = (row_mut(logits_then_grad, r, c), row(labels, r, c));
+        reducer.push(r, kernel::row_grad_in_place(buf, Dense::new(y), scale)?.loss());
     }
     reducer.finish(shape.rows);
     Ok(())

@@ -6,6 +6,7 @@
 //! Cells labelled [`IGNORE`](crate::IGNORE) are left out of every count and
 //! of the loss.
 
+use crate::batch::row;
 use crate::kernel::{self, Dense};
 use crate::{Error, IGNORE, Shape};
 
@@ -129,23 +130,25 @@ impl<'a> Evaluator<'a> {
         shape.check_len(labels.len())?;
         let mut loss_sum = 0.0f64;
         let mut exact = 0u64;
-        if classes > 0 {
-            let batch = logits.chunks_exact(classes).zip(labels.chunks_exact(classes));
-            for (r, (x, y)) in batch.enumerate() {
-                match kernel::row_state(x, Dense::new(y)) {
-                    Ok(st) => loss_sum += f64::from(st.loss()),
-                    Err(e) => {
-                        // Undo the rows already counted: all or nothing.
-                        for (x, y) in logits.chunks_exact(classes).zip(labels.chunks_exact(classes)).take(r) {
-                            count_row(self.counts, x, y, self.totals.threshold, false);
-                        }
-                        return Err(e);
+        for r in 0..rows {
+            let (x, y) = (row(logits, r, classes), row(labels, r, classes));
+            match kernel::row_state(x, Dense::new(y)) {
+                Ok(st) => loss_sum += f64::from(st.loss()),
+                Err(e) => {
+                    // Undo the rows already counted: all or nothing.
+                    for k in 0..r {
+                        count_row(
+                            self.counts,
+                            row(logits, k, classes),
+                            row(labels, k, classes),
+                            self.totals.threshold,
+                            false,
+                        );
                     }
+                    return Err(e);
                 }
-                exact += u64::from(count_row(self.counts, x, y, self.totals.threshold, true));
             }
-        } else {
-            exact = rows as u64;
+            exact += u64::from(count_row(self.counts, x, y, self.totals.threshold, true));
         }
         self.totals.rows += rows as u64;
         self.totals.exact += exact;

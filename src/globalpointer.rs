@@ -131,7 +131,8 @@ fn row_state(x: &[f32], spans: &[u32], len: usize, max_len: usize) -> Result<Str
 
 /// Zeroes every cell of a row's matrix outside its valid triangle.
 fn zero_padding(g: &mut [f32], len: usize, max_len: usize) {
-    for (i, line) in g.chunks_mut(max_len.max(1)).enumerate() {
+    for i in 0..max_len {
+        let line = crate::batch::row_mut(g, i, max_len);
         for (j, v) in line.iter_mut().enumerate() {
             if i >= len || j < i || j >= len {
                 *v = 0.0;
@@ -162,7 +163,7 @@ pub fn globalpointer_loss(
     for r in 0..c.rows {
         let len = lengths.get(r / shape.heads.max(1)).map_or(0, |&l| l as usize);
         let s = row_spans(spans, offsets, r, len, shape.max_len)?;
-        let x = crate::sparse::row_of(logits, r, c.row_cells).unwrap_or(&[]);
+        let x = crate::batch::row(logits, r, c.row_cells);
         reducer.push(r, row_state(x, s, len, shape.max_len)?.loss());
     }
     reducer.finish(c.rows);
@@ -192,8 +193,8 @@ pub fn globalpointer_loss_grad(
     for r in 0..c.rows {
         let len = lengths.get(r / shape.heads.max(1)).map_or(0, |&l| l as usize);
         let s = row_spans(spans, offsets, r, len, shape.max_len)?;
-        let x = crate::sparse::row_of(logits, r, c.row_cells).unwrap_or(&[]);
-        let g = crate::sparse::row_of_mut(grad, r, c.row_cells).unwrap_or(&mut []);
+        let x = crate::batch::row(logits, r, c.row_cells);
+        let g = crate::batch::row_mut(grad, r, c.row_cells);
         let state = row_state(x, s, len, shape.max_len)?;
         zero_padding(g, len, shape.max_len);
         segments(s, len, shape.max_len, |seg| {
@@ -227,7 +228,7 @@ pub fn globalpointer_loss_grad_in_place(
     for r in 0..c.rows {
         let len = lengths.get(r / shape.heads.max(1)).map_or(0, |&l| l as usize);
         let s = row_spans(spans, offsets, r, len, shape.max_len)?;
-        let b = crate::sparse::row_of_mut(logits_then_grad, r, c.row_cells).unwrap_or(&mut []);
+        let b = crate::batch::row_mut(logits_then_grad, r, c.row_cells);
         let state = row_state(b, s, len, shape.max_len)?;
         zero_padding(b, len, shape.max_len);
         segments(s, len, shape.max_len, |seg| {

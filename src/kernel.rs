@@ -299,9 +299,9 @@ impl Sums {
         Pass {
             neg: self.neg_total as f32,
             pos: self.pos_total as f32,
-            has_neg: self.any_neg.reduce_min() == 0,
-            has_pos: self.any_pos.reduce_min() == 0,
-            labels_ok: self.labels.reduce_max() <= 2,
+            has_neg: byte_min(self.any_neg) == 0,
+            has_pos: byte_min(self.any_pos) == 0,
+            labels_ok: byte_max(self.labels) <= 2,
         }
     }
 }
@@ -417,10 +417,20 @@ fn maxima(logits: &[f32], labels: impl Labels) -> Result<(f32, f32), Error> {
     if !xt.is_empty() {
         visit(&pad(xt), &walk.tail(xt.len()));
     }
-    if label_max.reduce_max() > 2 || poison.reduce_add() != 0.0 {
+    if byte_max(label_max) > 2 || poison.reduce_add() != 0.0 {
         return Err(first_error(logits, labels));
     }
     Ok((lane_max(max_neg[0].fast_max(max_neg[1])), lane_max(max_pos[0].fast_max(max_pos[1]))))
+}
+
+/// Lane max / min of bytes (`wide`'s own reductions unwrap an `Option` on
+/// targets without SIMD, a panic path at low optimisation levels).
+fn byte_max(v: u8x16) -> u8 {
+    v.to_array().into_iter().fold(0, u8::max)
+}
+
+fn byte_min(v: u8x16) -> u8 {
+    v.to_array().into_iter().fold(u8::MAX, u8::min)
 }
 
 fn lane_max(v: f32x8) -> f32 {

@@ -63,3 +63,8 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     // SAFETY: never defined on purpose: referencing it fails the link.
     unsafe { mlcce_panic_is_reachable_from_the_c_api() }
 }
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -15,9 +15,9 @@
 use wide::f32x8;
 
 use crate::batch::{Reducer, check, out_len};
+use crate::batch::{row, row_mut};
 use crate::exp::exp;
 use crate::lse::Lse;
-use crate::sparse::{row_of, row_of_mut};
 use crate::{Error, Reduction, Shape, Stream};
 
 /// `+s` with weight `1 - t` (the "negative" sum) and `-s` with weight `t`.
@@ -218,11 +218,7 @@ pub fn soft_loss(
     check(shape, logits.len(), targets.len(), out.len(), reduction)?;
     let mut reducer = Reducer::new(reduction, out);
     for r in 0..shape.rows {
-        let loss = match (row_of(logits, r, shape.classes), row_of(targets, r, shape.classes)) {
-            (Some(x), Some(t)) => row_state(x, t)?.loss(),
-            _ => 0.0,
-        };
-        reducer.push(r, loss);
+        reducer.push(r, row_state(row(logits, r, shape.classes), row(targets, r, shape.classes))?.loss());
     }
     reducer.finish(shape.rows);
     Ok(())
@@ -244,11 +240,7 @@ pub fn soft_loss_grad(
     let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
     let c = shape.classes;
     for r in 0..shape.rows {
-        let loss = match (row_of(logits, r, c), row_of(targets, r, c), row_of_mut(grad, r, c)) {
-            (Some(x), Some(t), Some(g)) => row_grad(x, t, scale, g)?.loss(),
-            _ => 0.0,
-        };
-        reducer.push(r, loss);
+        reducer.push(r, row_grad(row(logits, r, c), row(targets, r, c), scale, row_mut(grad, r, c))?.loss());
     }
     reducer.finish(shape.rows);
     Ok(())
@@ -268,11 +260,7 @@ pub fn soft_loss_grad_in_place(
     let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
     let c = shape.classes;
     for r in 0..shape.rows {
-        let loss = match (row_of_mut(logits_then_grad, r, c), row_of(targets, r, c)) {
-            (Some(b), Some(t)) => row_grad_in_place(b, t, scale)?.loss(),
-            _ => 0.0,
-        };
-        reducer.push(r, loss);
+        reducer.push(r, row_grad_in_place(row_mut(logits_then_grad, r, c), row(targets, r, c), scale)?.loss());
     }
     reducer.finish(shape.rows);
     Ok(())

@@ -4,7 +4,7 @@
 //! positives", so no `a + log(1 - e^{b-a})` cancellation can occur and the
 //! loss is never negative.
 
-use crate::batch::{Reducer, check, check_indices, check_offsets, csr_row, out_len};
+use crate::batch::{Reducer, check, check_indices, check_offsets, csr_row, out_len, row, row_mut};
 use crate::kernel::{self, Sparse};
 use crate::{Error, Reduction, Shape};
 
@@ -58,11 +58,7 @@ pub fn sparse_loss(
     let mut reducer = Reducer::new(reduction, out);
     for r in 0..shape.rows {
         let p = row_positives(positives, offsets, r, shape.classes)?;
-        let loss = match row_of(logits, r, shape.classes) {
-            Some(x) => kernel::row_state(x, Sparse::new(p, 0))?.loss(),
-            None => 0.0,
-        };
-        reducer.push(r, loss);
+        reducer.push(r, kernel::row_state(row(logits, r, shape.classes), Sparse::new(p, 0))?.loss());
     }
     reducer.finish(shape.rows);
     Ok(())
@@ -87,11 +83,8 @@ pub fn sparse_loss_grad(
     let c = shape.classes;
     for r in 0..shape.rows {
         let p = row_positives(positives, offsets, r, c)?;
-        let loss = match (row_of(logits, r, c), row_of_mut(grad, r, c)) {
-            (Some(x), Some(g)) => kernel::row_grad(x, Sparse::new(p, 0), scale, g)?.loss(),
-            _ => 0.0,
-        };
-        reducer.push(r, loss);
+        let (x, g) = (row(logits, r, c), row_mut(grad, r, c));
+        reducer.push(r, kernel::row_grad(x, Sparse::new(p, 0), scale, g)?.loss());
     }
     reducer.finish(shape.rows);
     Ok(())
@@ -113,21 +106,8 @@ pub fn sparse_loss_grad_in_place(
     let c = shape.classes;
     for r in 0..shape.rows {
         let p = row_positives(positives, offsets, r, c)?;
-        let loss = match row_of_mut(logits_then_grad, r, c) {
-            Some(b) => kernel::row_grad_in_place(b, Sparse::new(p, 0), scale)?.loss(),
-            None => 0.0,
-        };
-        reducer.push(r, loss);
+        reducer.push(r, kernel::row_grad_in_place(row_mut(logits_then_grad, r, c), Sparse::new(p, 0), scale)?.loss());
     }
     reducer.finish(shape.rows);
     Ok(())
-}
-
-/// Row `r` of a row-major buffer (`None` for 0 classes or past the end).
-pub(crate) fn row_of(x: &[f32], r: usize, classes: usize) -> Option<&[f32]> {
-    x.get(r.checked_mul(classes)?..)?.get(..classes).filter(|_| classes > 0)
-}
-
-pub(crate) fn row_of_mut(x: &mut [f32], r: usize, classes: usize) -> Option<&mut [f32]> {
-    x.get_mut(r.checked_mul(classes)?..)?.get_mut(..classes).filter(|_| classes > 0)
 }

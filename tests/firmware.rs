@@ -102,3 +102,114 @@ fn pkg_config_cmake_and_make_integrations_build_and_run() {
     let out = run(&mut Command::new(build.join("app")));
     assert!(out.contains("loss 1.9803703") && out.contains("row 0 1.8582001"), "{out}");
 }
+
+/// A bare-metal target: its staticlib is built here and linked, with GNU
+/// binutils, into a probe that references the functions of a group.
+struct Cross {
+    target: &'static str,
+    name: &'static str,
+    as_cmd: &'static str,
+    as_args: &'static [&'static str],
+    ld: &'static str,
+    ld_args: &'static [&'static str],
+    size: &'static str,
+}
+
+const CORTEX_M4F: Cross = Cross {
+    target: "thumbv7em-none-eabihf",
+    name: "Cortex-M4F (thumbv7em-none-eabihf)",
+    as_cmd: "arm-none-eabi-as",
+    as_args: &["-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "-meabi=5"],
+    ld: "arm-none-eabi-ld",
+    ld_args: &[],
+    size: "arm-none-eabi-size",
+};
+
+const RV32IMAFC: Cross = Cross {
+    target: "riscv32imafc-unknown-none-elf",
+    name: "RISC-V RV32IMAFC (riscv32imafc-unknown-none-elf)",
+    as_cmd: "riscv64-unknown-elf-as",
+    as_args: &["-march=rv32imafc", "-mabi=ilp32f"],
+    ld: "riscv64-unknown-elf-ld",
+    ld_args: &["-m", "elf32lriscv"],
+    size: "riscv64-unknown-elf-size",
+};
+
+fn cross_lib(c: &Cross, opt_level: &str) -> std::path::PathBuf {
+    let dir = root().join("target").join(format!("cross-{opt_level}"));
+    run(Command::new(env!("CARGO"))
+        .current_dir(root())
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", opt_level)
+        .env_remove("RUSTFLAGS")
+        .args(["rustc", "--release", "--lib", "--crate-type", "staticlib", "--features", "c-panic-handler"])
+        .args(["--target", c.target, "--target-dir"])
+        .arg(&dir));
+    dir.join(c.target).join("release/libmlcce.a")
+}
+
+/// Links a probe of `functions` (`.word` references) with `--gc-sections`
+/// and `--no-undefined`-style failure on any missing symbol (the panic
+/// handler's undefined symbol included); returns its `.text` size.
+fn cross_probe(c: &Cross, lib: &std::path::Path, tag: &str, functions: &[String]) -> usize {
+    let dir = out_dir();
+    let s = dir.join(format!("{}-{tag}.s", c.target));
+    let o = s.with_extension("o");
+    let exe = s.with_extension("elf");
+    let mut src = String::from(".global _start\n.section .text._start\n_start:\n  .word 0\n");
+    for f in functions {
+        src += &format!("  .word {f}\n");
+    }
+    std::fs::write(&s, src).unwrap();
+    run(Command::new(c.as_cmd).args(c.as_args).arg(&s).arg("-o").arg(&o));
+    run(Command::new(c.ld)
+        .args(c.ld_args)
+        .args(["--gc-sections", "-e", "_start"])
+        .arg(&o)
+        .arg(lib)
+        .arg("-o")
+        .arg(&exe));
+    let syms = run(Command::new("nm").arg("-C").arg(&exe));
+    for bad in ["core::panicking", "rust_begin_unwind", "__rust_alloc", " malloc", " free"] {
+        assert!(!syms.contains(bad), "{} probe links `{bad}`", c.target);
+    }
+    let out = run(Command::new(c.size).arg("-A").arg(&exe));
+    out.lines()
+        .find_map(|l| l.strip_prefix(".text").and_then(|r| r.split_whitespace().next()?.parse().ok()))
+        .expect(".text size")
+}
+
+fn cross_table(c: &Cross) {
+    let all = clib::header_functions();
+    let loss = vec!["mlcce_loss".to_string()];
+    let grad = vec!["mlcce_loss".to_string(), "mlcce_loss_grad".to_string()];
+    let mut table = format!("{}\n| group | opt-level 3 | opt-level \"s\" |\n|---|---|---|\n", c.name);
+    let libs = [cross_lib(c, "3"), cross_lib(c, "s")];
+    let mut sizes = Vec::new();
+    for (name, fns) in [("dense loss", &loss), ("dense loss + gradient", &grad), ("all functions", &all)] {
+        let row: Vec<usize> = libs
+            .iter()
+            .enumerate()
+            .map(|(k, lib)| {
+                let base = cross_probe(c, lib, &format!("{k}-base"), &[]);
+                cross_probe(c, lib, &format!("{k}-{}", name.replace([' ', '+'], "")), fns) - base
+            })
+            .collect();
+        table += &format!("| {name} | {} B | {} B |\n", row[0], row[1]);
+        sizes.push(row);
+    }
+    eprintln!("{table}");
+    assert!(sizes.windows(2).all(|p| p[0][0] <= p[1][0] && p[0][1] <= p[1][1]), "groups grow");
+}
+
+/// Cross builds for two MCU targets link every function with no panic, no
+/// allocator and no C library (`compiler_builtins` brings `memcpy`), and
+/// report their flash per group.
+#[test]
+fn cortex_m4f_build_links_without_panics_and_reports_flash() {
+    cross_table(&CORTEX_M4F);
+}
+
+#[test]
+fn riscv32_build_links_without_panics_and_reports_flash() {
+    cross_table(&RV32IMAFC);
+}

@@ -75,16 +75,11 @@ fn build_staticlib(dir: &str, opt_level: Option<&str>) -> Lib {
 /// `functions`: the ones to reference (`None`: every function of the
 /// header). Returns the probe's `.text` size in bytes.
 pub fn probe(lib: &Lib, name: &str, functions: Option<&[&str]>) -> usize {
-    let header = std::fs::read_to_string(root().join("include/mlcce.h")).unwrap();
-    let mut names: Vec<&str> = match functions {
+    let all = header_functions();
+    let names: Vec<&str> = match functions {
         Some(f) => f.to_vec(),
-        None => header
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .filter(|w| w.starts_with("mlcce_") && header.contains(&format!("{w}(")))
-            .collect(),
+        None => all.iter().map(String::as_str).collect(),
     };
-    names.sort_unstable();
-    names.dedup();
     let mut src = String::from("#include \"mlcce.h\"\nvoid probe_entry(void);\nvoid probe_entry(void) {\n");
     for n in &names {
         src += &format!("    {{ void (*volatile p)(void) = (void (*)(void))(void *){n}; (void)p; }}\n");
@@ -117,6 +112,20 @@ pub fn probe(lib: &Lib, name: &str, functions: Option<&[&str]>) -> usize {
         .lines()
         .find_map(|l| l.strip_prefix(".text").and_then(|r| r.split_whitespace().next()?.parse().ok()))
         .expect(".text size")
+}
+
+/// Every function the header declares.
+pub fn header_functions() -> Vec<String> {
+    let header = std::fs::read_to_string(root().join("include/mlcce.h")).unwrap();
+    let mut names: Vec<String> = header
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("mlcce_") && header.contains(&format!("{w}(")))
+        .map(String::from)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    assert!(names.len() >= 18, "functions found in the header: {names:?}");
+    names
 }
 
 /// What a freestanding C environment provides (C11 7.24 / GCC's requirement).
