@@ -182,7 +182,8 @@ fn cross_table(c: &Cross) {
     let all = clib::header_functions();
     let loss = vec!["mlcce_loss".to_string()];
     let grad = vec!["mlcce_loss".to_string(), "mlcce_loss_grad".to_string()];
-    let mut table = format!("{}\n| group | opt-level 3 | opt-level \"s\" | opt-level \"z\" |\n|---|---|---|---|\n", c.name);
+    let mut table =
+        format!("{}\n| group | opt-level 3 | opt-level \"s\" | opt-level \"z\" |\n|---|---|---|---|\n", c.name);
     let libs = [cross_lib(c, "3"), cross_lib(c, "s"), cross_lib(c, "z")];
     let mut sizes = Vec::new();
     for (name, fns) in [("dense loss", &loss), ("dense loss + gradient", &grad), ("all functions", &all)] {
