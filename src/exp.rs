@@ -19,7 +19,7 @@
 //! baseline SSE2 build (see `MAX_ULP`, the budget the test enforces). Outputs in `(-87.68, -87.33)` are
 //! subnormal and carry the subnormal spacing only; below that they flush to 0.
 
-use wide::{f32x8, i32x8};
+use wide::{f32x8, f32x16, i32x8, i32x16};
 
 /// Inputs at or below this give exactly `0`.
 ///
@@ -50,25 +50,39 @@ const C4: f32 = f32::from_bits(0x3d2aac11); // 0.04166800156235695
 const C5: f32 = f32::from_bits(0x3c0933c1); // 0.00837415549904108
 const C6: f32 = f32::from_bits(0x3ab57398); // 0.0013843653723597527
 
-/// `e^x` lane by lane (see the module documentation for range and accuracy).
-#[inline(always)]
-pub fn exp(x: f32x8) -> f32x8 {
-    let x = x.fast_clamp(f32x8::splat(LO), f32x8::splat(HI));
-    let t = x.mul_add(f32x8::splat(LOG2E), f32x8::splat(MAGIC));
-    let n = t - f32x8::splat(MAGIC);
-    let r = n.mul_neg_add(f32x8::splat(LN2_HI), x);
-    let r = n.mul_neg_add(f32x8::splat(LN2_LO), r);
-    let p = f32x8::splat(C6)
-        .mul_add(r, f32x8::splat(C5))
-        .mul_add(r, f32x8::splat(C4))
-        .mul_add(r, f32x8::splat(C3))
-        .mul_add(r, f32x8::splat(C2))
-        .mul_add(r, f32x8::splat(C1))
-        .mul_add(r, f32x8::ONE);
-    let bits: i32x8 = wide::bytemuck::cast(t);
-    let scale: f32x8 = wide::bytemuck::cast(bits << 23u32);
-    p * scale
+macro_rules! exp_lanes {
+    ($(#[$doc:meta])* $name:ident, $F:ident, $I:ident) => {
+        $(#[$doc])*
+        #[inline(always)]
+        pub fn $name(x: $F) -> $F {
+            let x = x.fast_clamp($F::splat(LO), $F::splat(HI));
+            let t = x.mul_add($F::splat(LOG2E), $F::splat(MAGIC));
+            let n = t - $F::splat(MAGIC);
+            let r = n.mul_neg_add($F::splat(LN2_HI), x);
+            let r = n.mul_neg_add($F::splat(LN2_LO), r);
+            let p = $F::splat(C6)
+                .mul_add(r, $F::splat(C5))
+                .mul_add(r, $F::splat(C4))
+                .mul_add(r, $F::splat(C3))
+                .mul_add(r, $F::splat(C2))
+                .mul_add(r, $F::splat(C1))
+                .mul_add(r, $F::ONE);
+            let bits: $I = wide::bytemuck::cast(t);
+            let scale: $F = wide::bytemuck::cast(bits << 23u32);
+            p * scale
+        }
+    };
 }
+
+exp_lanes!(
+    /// `e^x` on eight lanes (see the module documentation for range and accuracy).
+    exp, f32x8, i32x8
+);
+exp_lanes!(
+    /// `e^x` on sixteen lanes (one AVX-512 register, two AVX2 ones): the same
+    /// code and results as [`exp`].
+    exp16, f32x16, i32x16
+);
 
 /// [`exp`] of one value (for tests and scalar callers that want the very
 /// same rounding as the vector path).

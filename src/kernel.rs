@@ -33,9 +33,77 @@
 //! Row tails (`len % 16` logits) go through the same vector code, padded with
 //! ignored lanes, so a logit's term never depends on where its row starts.
 
-use wide::{f32x8, i32x8, u8x16, u16x8};
+use wide::u8x16;
 
-use crate::{Error, exp::exp, lse::Lse, stream::Stream};
+use crate::{Error, lse::Lse, stream::Stream};
+
+// The vector type of the kernels: one 16-lane register per step where
+// AVX-512 has them, two 8-lane halves elsewhere (AVX2: two registers; SSE2 and
+// targets without SIMD: `wide`'s 4-lane or scalar fallbacks, where the 8-lane
+// type keeps code and stack smaller).
+#[cfg(target_feature = "avx512f")]
+mod lanes {
+    use wide::{f32x16, i8x16, i16x16, i32x16, u8x16};
+    pub(super) type V = f32x16;
+    /// Vectors per 16-logit step.
+    pub(super) const H: usize = 1;
+    pub(super) use crate::exp::exp16 as exp;
+
+    /// 16 labels as `i32` lanes (255 sign-extends to -1: neither 0 nor 1).
+    #[inline(always)]
+    pub(super) fn widen(lab: u8x16) -> [i32x16; H] {
+        let signed: i8x16 = wide::bytemuck::cast(lab);
+        [i32x16::from_i16x16(i16x16::from_i8x16(signed))]
+    }
+
+    #[inline(always)]
+    pub(super) fn eq(l: i32x16, k: i32) -> V {
+        wide::bytemuck::cast(l.simd_eq(i32x16::splat(k)))
+    }
+
+    #[inline(always)]
+    pub(super) fn load(x: &[f32; 16]) -> [V; H] {
+        [f32x16::new(*x)]
+    }
+
+    #[inline(always)]
+    pub(super) fn store(v: [V; H]) -> [f32; 16] {
+        v[0].to_array()
+    }
+}
+
+#[cfg(not(target_feature = "avx512f"))]
+mod lanes {
+    use wide::{f32x8, i32x8, u8x16, u16x8};
+    pub(super) type V = f32x8;
+    /// Vectors per 16-logit step.
+    pub(super) const H: usize = 2;
+    pub(super) use crate::exp::exp;
+
+    /// 16 labels as two 8-lane `i32` halves.
+    #[inline(always)]
+    pub(super) fn widen(lab: u8x16) -> [i32x8; H] {
+        [i32x8::from_u16x8(u16x8::from_u8x16_low(lab)), i32x8::from_u16x8(u16x8::from_u8x16_high(lab))]
+    }
+
+    #[inline(always)]
+    pub(super) fn eq(l: i32x8, k: i32) -> V {
+        wide::bytemuck::cast(l.simd_eq(i32x8::splat(k)))
+    }
+
+    #[inline(always)]
+    pub(super) fn load(x: &[f32; 16]) -> [V; H] {
+        let [a, b]: [[f32; 8]; 2] = wide::bytemuck::cast(*x);
+        [f32x8::new(a), f32x8::new(b)]
+    }
+
+    #[inline(always)]
+    pub(super) fn store(v: [V; H]) -> [f32; 16] {
+        wide::bytemuck::cast([v[0].to_array(), v[1].to_array()])
+    }
+}
+
+use lanes::{H, V, exp};
 
 /// Logits per loop step (two vectors; one 16-byte label load).
 const STEP: usize = 16;
@@ -140,65 +208,42 @@ impl Labels for Sparse<'_> {
     }
 }
 
-/// Lane masks of one 8-lane half.
+/// Lane masks of one vector.
 #[derive(Clone, Copy)]
 struct Masks {
-    neg: f32x8,
-    pos: f32x8,
+    neg: V,
+    pos: V,
 }
 
 /// The per-group shifts of the shifted path.
 #[derive(Clone, Copy)]
 struct Shifts {
-    neg: f32x8,
-    pos: f32x8,
+    neg: V,
+    pos: V,
 }
 
 impl Shifts {
     fn new(neg: f32, pos: f32) -> Shifts {
-        Shifts { neg: f32x8::splat(neg), pos: f32x8::splat(pos) }
+        Shifts { neg: V::splat(neg), pos: V::splat(pos) }
     }
 }
 
+/// Widens 16 labels into the masks of the step's vectors.
 #[inline(always)]
-fn to_mask(lanes: i32x8) -> f32x8 {
-    wide::bytemuck::cast(lanes)
-}
-
-/// Widens 16 labels into the masks of two 8-lane halves.
-#[inline(always)]
-fn unpack(lab: u8x16) -> [Masks; 2] {
-    let lo = i32x8::from_u16x8(u16x8::from_u8x16_low(lab));
-    let hi = i32x8::from_u16x8(u16x8::from_u8x16_high(lab));
-    let zero = i32x8::splat(0);
-    let one = i32x8::splat(1);
-    [
-        Masks { neg: to_mask(lo.simd_eq(zero)), pos: to_mask(lo.simd_eq(one)) },
-        Masks { neg: to_mask(hi.simd_eq(zero)), pos: to_mask(hi.simd_eq(one)) },
-    ]
+fn unpack(lab: u8x16) -> [Masks; H] {
+    lanes::widen(lab).map(|l| Masks { neg: lanes::eq(l, 0), pos: lanes::eq(l, 1) })
 }
 
 /// `+s` for negatives, `-s` for positives (other lanes: anything).
 #[inline(always)]
-fn flip(s: f32x8, m: Masks) -> f32x8 {
-    s ^ (m.pos & f32x8::splat(-0.0))
-}
-
-#[inline(always)]
-fn halves(x: &[f32; STEP]) -> [f32x8; 2] {
-    let [a, b]: [[f32; 8]; 2] = wide::bytemuck::cast(*x);
-    [f32x8::new(a), f32x8::new(b)]
-}
-
-#[inline(always)]
-fn join(a: f32x8, b: f32x8) -> [f32; STEP] {
-    wide::bytemuck::cast([a.to_array(), b.to_array()])
+fn flip(s: V, m: Masks) -> V {
+    s ^ (m.pos & V::splat(-0.0))
 }
 
 /// Running sums of one exp pass.
 struct Sums {
-    neg: [f32x8; 2],
-    pos: [f32x8; 2],
+    neg: [V; H],
+    pos: [V; H],
     neg_total: f64,
     pos_total: f64,
     /// Lane-wise max of `label + 1` (wrapping): `<= 2` iff every label is valid.
@@ -242,8 +287,8 @@ impl Pass {
 impl Sums {
     fn new() -> Sums {
         Sums {
-            neg: [f32x8::ZERO; 2],
-            pos: [f32x8::ZERO; 2],
+            neg: [V::ZERO; H],
+            pos: [V::ZERO; H],
             neg_total: 0.0,
             pos_total: 0.0,
             labels: u8x16::ZERO,
@@ -255,10 +300,11 @@ impl Sums {
 
     #[inline(always)]
     fn flush(&mut self) {
-        self.neg_total += f64::from((self.neg[0] + self.neg[1]).reduce_add());
-        self.pos_total += f64::from((self.pos[0] + self.pos[1]).reduce_add());
-        self.neg = [f32x8::ZERO; 2];
-        self.pos = [f32x8::ZERO; 2];
+        let total = |v: [V; H]| v.into_iter().fold(V::ZERO, |a, b| a + b).reduce_add();
+        self.neg_total += f64::from(total(self.neg));
+        self.pos_total += f64::from(total(self.pos));
+        self.neg = [V::ZERO; H];
+        self.pos = [V::ZERO; H];
     }
 
     /// One step of 16 logits: accumulates the terms and returns them signed
@@ -270,9 +316,9 @@ impl Sums {
         self.any_neg = self.any_neg.min(lab);
         self.any_pos = self.any_pos.min(lab ^ u8x16::splat(1));
         let masks = unpack(lab);
-        let s = halves(x);
-        let mut out = [f32x8::ZERO; 2];
-        for h in 0..2 {
+        let s = lanes::load(x);
+        let mut out = [V::ZERO; H];
+        for h in 0..H {
             let m = masks[h];
             let v = flip(s[h], m);
             let e = if SHIFTED {
@@ -280,7 +326,7 @@ impl Sums {
             } else {
                 // `0·v + e` is `e` for finite `v` and NaN otherwise: a
                 // non-finite logit that takes part poisons its sum.
-                v.mul_add(f32x8::ZERO, exp(v))
+                v.mul_add(V::ZERO, exp(v))
             };
             // Select-adds: one masked add each on AVX-512, a blend + add on AVX2.
             self.neg[h] = m.neg.select(self.neg[h] + e, self.neg[h]);
@@ -291,7 +337,7 @@ impl Sums {
         if self.steps.is_multiple_of(BLOCK_STEPS) {
             self.flush();
         }
-        join(out[0], out[1])
+        lanes::store(out)
     }
 
     fn finish(mut self) -> Pass {
@@ -390,23 +436,23 @@ fn first_error(logits: &[f32], mut labels: impl Labels) -> Error {
 /// labels and the finiteness of every logit that takes part.
 #[inline(never)]
 fn maxima(logits: &[f32], labels: impl Labels) -> Result<(f32, f32), Error> {
-    let neg_inf = f32x8::splat(f32::NEG_INFINITY);
-    let mut max_neg = [neg_inf; 2];
-    let mut max_pos = [neg_inf; 2];
+    let neg_inf = V::splat(f32::NEG_INFINITY);
+    let mut max_neg = [neg_inf; H];
+    let mut max_pos = [neg_inf; H];
     // Stays 0 unless a participating logit is NaN or infinite (`0 · v`).
-    let mut poison = f32x8::ZERO;
+    let mut poison = V::ZERO;
     let mut label_max = u8x16::ZERO;
     let mut visit = |x: &[f32; STEP], l: &[u8; STEP]| {
         let lab = u8x16::new(*l);
         label_max = label_max.max(lab + u8x16::splat(1));
         let masks = unpack(lab);
-        let s = halves(x);
-        for h in 0..2 {
+        let s = lanes::load(x);
+        for h in 0..H {
             let m = masks[h];
             let v = flip(s[h], m);
             max_neg[h] = max_neg[h].fast_max(m.neg.select(v, neg_inf));
             max_pos[h] = max_pos[h].fast_max(m.pos.select(v, neg_inf));
-            poison += (v * f32x8::ZERO) & (m.neg | m.pos);
+            poison += (v * V::ZERO) & (m.neg | m.pos);
         }
     };
     let mut walk = labels.clone();
@@ -420,7 +466,8 @@ fn maxima(logits: &[f32], labels: impl Labels) -> Result<(f32, f32), Error> {
     if byte_max(label_max) > 2 || poison.reduce_add() != 0.0 {
         return Err(first_error(logits, labels));
     }
-    Ok((lane_max(max_neg[0].fast_max(max_neg[1])), lane_max(max_pos[0].fast_max(max_pos[1]))))
+    let fold = |v: [V; H]| v.into_iter().map(lane_max).fold(f32::NEG_INFINITY, f32::max);
+    Ok((fold(max_neg), fold(max_pos)))
 }
 
 /// Lane max / min of bytes (`wide`'s own reductions unwrap an `Option` on
@@ -433,7 +480,7 @@ fn byte_min(v: u8x16) -> u8 {
     v.to_array().into_iter().fold(u8::MAX, u8::min)
 }
 
-fn lane_max(v: f32x8) -> f32 {
+fn lane_max(v: V) -> f32 {
     v.to_array().into_iter().fold(f32::NEG_INFINITY, f32::max)
 }
 
@@ -448,11 +495,11 @@ pub(crate) fn row_state(logits: &[f32], labels: impl Labels) -> Result<Stream, E
 
 /// Multiplies the stored signed terms by their group's factor.
 pub(crate) fn scale_terms(grad: &mut [f32], neg_factor: f32, pos_factor: f32) {
-    let (gc, gt) = grad.as_chunks_mut::<8>();
-    let (fn_, fp) = (f32x8::splat(neg_factor), f32x8::splat(pos_factor));
+    let (gc, gt) = grad.as_chunks_mut::<STEP>();
+    let (fn_, fp) = (V::splat(neg_factor), V::splat(pos_factor));
     for g in gc {
-        let v = f32x8::new(*g);
-        *g = (v * v.simd_lt(f32x8::ZERO).select(fp, fn_)).to_array();
+        let v = lanes::load(g).map(|v| v * v.simd_lt(V::ZERO).select(fp, fn_));
+        *g = lanes::store(v);
     }
     for g in gt {
         *g *= if *g < 0.0 { pos_factor } else { neg_factor };
