@@ -10,7 +10,9 @@
 
 use crate::batch::{Reducer, check_offsets, csr_row, out_len};
 use crate::kernel::{self, Sparse};
-use crate::{Error, Reduction, Stream};
+use core::ops::Range;
+
+use crate::{Error, Reduction};
 
 /// The dimensions of a GlobalPointer batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -92,52 +94,28 @@ fn row_spans<'a>(
     Ok(s)
 }
 
-/// One valid segment of a row: matrix row `i`, cells `i..len`, its spans.
-struct Segment<'a> {
-    start: usize,
-    end: usize,
-    labels: Sparse<'a>,
-}
-
-/// Calls `f` on each valid segment of a row, in order.
-fn segments<'a>(
+/// The valid region of one (b, h) row: line `i < len` of its matrix
+/// contributes the cells `i * max_len + i .. i * max_len + len`, with the
+/// spans that fall in that line.
+struct Triangle<'a> {
     spans: &'a [u32],
     len: usize,
     max_len: usize,
-    mut f: impl FnMut(Segment<'a>) -> Result<(), Error>,
-) -> Result<(), Error> {
-    let mut rest = spans;
-    for i in 0..len {
-        let row_end = (i + 1) * max_len;
-        let n = rest.iter().take_while(|&&c| (c as usize) < row_end).count();
-        let (mine, later) = rest.split_at_checked(n).ok_or(Error::Index)?;
-        rest = later;
-        let start = i * max_len + i;
-        f(Segment { start, end: i * max_len + len, labels: Sparse::new(mine, start) })?;
-    }
-    Ok(())
 }
 
-/// The loss state of one (b, h) row.
-fn row_state(x: &[f32], spans: &[u32], len: usize, max_len: usize) -> Result<Stream, Error> {
-    let mut state = Stream::EMPTY;
-    segments(spans, len, max_len, |s| {
-        let cells = x.get(s.start..s.end).ok_or(Error::Shape)?;
-        state = state.merged(kernel::row_state(cells, s.labels)?);
-        Ok(())
-    })?;
-    Ok(state)
-}
-
-/// Zeroes every cell of a row's matrix outside its valid triangle.
-fn zero_padding(g: &mut [f32], len: usize, max_len: usize) {
-    for i in 0..max_len {
-        let line = crate::batch::row_mut(g, i, max_len);
-        for (j, v) in line.iter_mut().enumerate() {
-            if i >= len || j < i || j >= len {
-                *v = 0.0;
-            }
+impl<'a> kernel::Segments for Triangle<'a> {
+    type L = Sparse<'a>;
+    fn each(&self, mut f: impl FnMut(Range<usize>, Sparse<'a>) -> Result<(), Error>) -> Result<(), Error> {
+        let mut rest = self.spans;
+        for i in 0..self.len {
+            let line_end = (i + 1) * self.max_len;
+            let n = rest.iter().take_while(|&&c| (c as usize) < line_end).count();
+            let (mine, later) = rest.split_at_checked(n).ok_or(Error::Index)?;
+            rest = later;
+            let start = i * self.max_len + i;
+            f(start..i * self.max_len + self.len, Sparse::new(mine, start))?;
         }
+        Ok(())
     }
 }
 
@@ -164,7 +142,7 @@ pub fn globalpointer_loss(
         let len = lengths.get(r / shape.heads.max(1)).map_or(0, |&l| l as usize);
         let s = row_spans(spans, offsets, r, len, shape.max_len)?;
         let x = crate::batch::row(logits, r, c.row_cells);
-        reducer.push(r, row_state(x, s, len, shape.max_len)?.loss());
+        reducer.push(r, kernel::segments_state(x, &Triangle { spans: s, len, max_len: shape.max_len })?.loss());
     }
     reducer.finish(c.rows);
     Ok(())
@@ -195,15 +173,7 @@ pub fn globalpointer_loss_grad(
         let s = row_spans(spans, offsets, r, len, shape.max_len)?;
         let x = crate::batch::row(logits, r, c.row_cells);
         let g = crate::batch::row_mut(grad, r, c.row_cells);
-        let state = row_state(x, s, len, shape.max_len)?;
-        zero_padding(g, len, shape.max_len);
-        segments(s, len, shape.max_len, |seg| {
-            let (xs, gs) = (x.get(seg.start..seg.end), g.get_mut(seg.start..seg.end));
-            if let (Some(xs), Some(gs)) = (xs, gs) {
-                kernel::grad_in_frame(xs, seg.labels, state, scale, gs);
-            }
-            Ok(())
-        })?;
+        let state = kernel::segments_grad(x, &Triangle { spans: s, len, max_len: shape.max_len }, scale, g)?;
         reducer.push(r, state.loss());
     }
     reducer.finish(c.rows);
@@ -229,14 +199,7 @@ pub fn globalpointer_loss_grad_in_place(
         let len = lengths.get(r / shape.heads.max(1)).map_or(0, |&l| l as usize);
         let s = row_spans(spans, offsets, r, len, shape.max_len)?;
         let b = crate::batch::row_mut(logits_then_grad, r, c.row_cells);
-        let state = row_state(b, s, len, shape.max_len)?;
-        zero_padding(b, len, shape.max_len);
-        segments(s, len, shape.max_len, |seg| {
-            if let Some(bs) = b.get_mut(seg.start..seg.end) {
-                kernel::grad_in_frame_in_place(bs, seg.labels, state, scale);
-            }
-            Ok(())
-        })?;
+        let state = kernel::segments_grad_in_place(b, &Triangle { spans: s, len, max_len: shape.max_len }, scale)?;
         reducer.push(r, state.loss());
     }
     reducer.finish(c.rows);

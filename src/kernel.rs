@@ -33,6 +33,8 @@
 //! Row tails (`len % 16` logits) go through the same vector code, padded with
 //! ignored lanes, so a logit's term never depends on where its row starts.
 
+use core::ops::Range;
+
 use wide::u8x16;
 
 use crate::{Error, lse::Lse, stream::Stream};
@@ -340,7 +342,7 @@ impl Sums {
         lanes::store(out)
     }
 
-    fn finish(mut self) -> Pass {
+    fn finish(&mut self) -> Pass {
         self.flush();
         Pass {
             neg: self.neg_total as f32,
@@ -364,8 +366,7 @@ fn pad(x: &[f32]) -> [f32; STEP] {
 
 /// One exp pass without storing terms.
 #[inline(never)]
-fn sums<const SHIFTED: bool>(logits: &[f32], mut labels: impl Labels, shifts: Shifts) -> Pass {
-    let mut acc = Sums::new();
+fn sums<const SHIFTED: bool>(acc: &mut Sums, logits: &[f32], mut labels: impl Labels, shifts: Shifts) {
     let (xc, xt) = logits.as_chunks::<STEP>();
     for x in xc {
         acc.step::<SHIFTED>(x, &labels.step(), shifts);
@@ -373,13 +374,17 @@ fn sums<const SHIFTED: bool>(logits: &[f32], mut labels: impl Labels, shifts: Sh
     if !xt.is_empty() {
         acc.step::<SHIFTED>(&pad(xt), &labels.tail(xt.len()), shifts);
     }
-    acc.finish()
 }
 
 /// One exp pass that stores the signed terms in `grad`.
 #[inline(never)]
-fn sums_store<const SHIFTED: bool>(logits: &[f32], mut labels: impl Labels, shifts: Shifts, grad: &mut [f32]) -> Pass {
-    let mut acc = Sums::new();
+fn sums_store<const SHIFTED: bool>(
+    acc: &mut Sums,
+    logits: &[f32],
+    mut labels: impl Labels,
+    shifts: Shifts,
+    grad: &mut [f32],
+) {
     let (xc, xt) = logits.as_chunks::<STEP>();
     let (gc, gt) = grad.as_chunks_mut::<STEP>();
     for (x, g) in xc.iter().zip(gc) {
@@ -391,13 +396,11 @@ fn sums_store<const SHIFTED: bool>(logits: &[f32], mut labels: impl Labels, shif
             *d = s;
         }
     }
-    acc.finish()
 }
 
 /// The shifted exp pass over logits that it overwrites with the signed terms.
 #[inline(never)]
-fn sums_in_place(buf: &mut [f32], mut labels: impl Labels, shifts: Shifts) -> Pass {
-    let mut acc = Sums::new();
+fn sums_in_place(acc: &mut Sums, buf: &mut [f32], mut labels: impl Labels, shifts: Shifts) {
     let (bc, bt) = buf.as_chunks_mut::<STEP>();
     for b in bc {
         *b = acc.step::<true>(b, &labels.step(), shifts);
@@ -408,7 +411,6 @@ fn sums_in_place(buf: &mut [f32], mut labels: impl Labels, shifts: Shifts) -> Pa
             *d = s;
         }
     }
-    acc.finish()
 }
 
 /// The first bad cell of a row, in order (called once a row is known bad).
@@ -484,13 +486,132 @@ fn lane_max(v: V) -> f32 {
     v.to_array().into_iter().fold(f32::NEG_INFINITY, f32::max)
 }
 
-/// The loss state of one row (`logits.len()` cells).
-pub(crate) fn row_state(logits: &[f32], labels: impl Labels) -> Result<Stream, Error> {
-    if let Some(state) = sums::<false>(logits, labels.clone(), Shifts::new(0.0, 0.0)).fast_state() {
+/// The cells of a row that take part: ranges of the row's buffer, each with
+/// its labels. A dense or sparse row is one segment ([`Whole`]); a
+/// GlobalPointer row is one segment per line of its valid triangle. All
+/// segments of a row share one accumulator, so a row is finished (checked,
+/// reduced, and if need be redone shifted) once, however many segments it has.
+pub(crate) trait Segments {
+    /// The labels of one segment.
+    type L: Labels;
+    /// Calls `f` on each segment in order; stops at the first error.
+    fn each(&self, f: impl FnMut(Range<usize>, Self::L) -> Result<(), Error>) -> Result<(), Error>;
+}
+
+/// A whole row as one segment.
+pub(crate) struct Whole<L>(pub usize, pub L);
+
+impl<L: Labels> Segments for Whole<L> {
+    type L = L;
+    fn each(&self, mut f: impl FnMut(Range<usize>, L) -> Result<(), Error>) -> Result<(), Error> {
+        f(0..self.0, self.1.clone())
+    }
+}
+
+/// One exp pass over every segment into one accumulator.
+fn pass<const SHIFTED: bool>(row: &[f32], segs: &impl Segments, shifts: Shifts) -> Result<Pass, Error> {
+    let mut acc = Sums::new();
+    segs.each(|r, l| {
+        sums::<SHIFTED>(&mut acc, row.get(r).ok_or(Error::Shape)?, l, shifts);
+        Ok(())
+    })?;
+    Ok(acc.finish())
+}
+
+/// [`pass`], storing the signed terms into `grad` (as long as `row`) and
+/// zeroing the cells between and after the segments as it goes (while they
+/// are in cache), so that every cell of `grad` is written.
+fn pass_store<const SHIFTED: bool>(
+    row: &[f32],
+    segs: &impl Segments,
+    shifts: Shifts,
+    grad: &mut [f32],
+) -> Result<Pass, Error> {
+    let mut acc = Sums::new();
+    let mut done = 0;
+    segs.each(|r, l| {
+        zero(grad, done..r.start);
+        done = r.end;
+        let x = row.get(r.clone()).ok_or(Error::Shape)?;
+        sums_store::<SHIFTED>(&mut acc, x, l, shifts, grad.get_mut(r).ok_or(Error::Shape)?);
+        Ok(())
+    })?;
+    zero(grad, done..grad.len());
+    Ok(acc.finish())
+}
+
+/// Writes 0 to `buf[range]` (nothing if the range is empty or outside).
+fn zero(buf: &mut [f32], range: Range<usize>) {
+    if let Some(cells) = buf.get_mut(range) {
+        cells.fill(0.0);
+    }
+}
+
+/// The maxima of a row's two groups over all its segments (validating).
+fn row_maxima(row: &[f32], segs: &impl Segments) -> Result<(f32, f32), Error> {
+    let (mut mn, mut mp) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
+    segs.each(|r, l| {
+        let (a, b) = maxima(row.get(r).ok_or(Error::Shape)?, l)?;
+        (mn, mp) = (mn.max(a), mp.max(b));
+        Ok(())
+    })?;
+    Ok((mn, mp))
+}
+
+/// The loss state of a row made of segments.
+pub(crate) fn segments_state(row: &[f32], segs: &impl Segments) -> Result<Stream, Error> {
+    if let Some(state) = pass::<false>(row, segs, Shifts::new(0.0, 0.0))?.fast_state() {
         return Ok(state);
     }
-    let (mn, mp) = maxima(logits, labels.clone())?;
-    Ok(sums::<true>(logits, labels, Shifts::new(mn, mp)).shifted_state(mn, mp))
+    let (mn, mp) = row_maxima(row, segs)?;
+    Ok(pass::<true>(row, segs, Shifts::new(mn, mp))?.shifted_state(mn, mp))
+}
+
+/// Loss state and gradient (times `scale`) of a row made of segments; `grad`
+/// is as long as `row`, and is 0 outside the segments.
+pub(crate) fn segments_grad(row: &[f32], segs: &impl Segments, scale: f32, grad: &mut [f32]) -> Result<Stream, Error> {
+    let state = match pass_store::<false>(row, segs, Shifts::new(0.0, 0.0), grad)?.fast_state() {
+        Some(state) => state,
+        None => {
+            let (mn, mp) = row_maxima(row, segs)?;
+            pass_store::<true>(row, segs, Shifts::new(mn, mp), grad)?.shifted_state(mn, mp)
+        }
+    };
+    scale_segments(grad, segs, state, scale)?;
+    Ok(state)
+}
+
+/// [`scale_terms`] over the segments of a row only.
+fn scale_segments(grad: &mut [f32], segs: &impl Segments, state: Stream, scale: f32) -> Result<(), Error> {
+    let (fneg, fpos) = (state.neg.grad_factor(scale), state.pos.grad_factor(scale));
+    segs.each(|r, _| {
+        scale_terms(grad.get_mut(r).ok_or(Error::Shape)?, fneg, fpos);
+        Ok(())
+    })
+}
+
+/// [`segments_grad`] with the gradient written over the logits (always the
+/// shifted path: the logits are gone once written over).
+pub(crate) fn segments_grad_in_place(buf: &mut [f32], segs: &impl Segments, scale: f32) -> Result<Stream, Error> {
+    let (mn, mp) = row_maxima(buf, segs)?;
+    let shifts = Shifts::new(mn, mp);
+    let mut acc = Sums::new();
+    let mut done = 0;
+    segs.each(|r, l| {
+        zero(buf, done..r.start);
+        done = r.end;
+        sums_in_place(&mut acc, buf.get_mut(r).ok_or(Error::Shape)?, l, shifts);
+        Ok(())
+    })?;
+    zero(buf, done..buf.len());
+    let state = acc.finish().shifted_state(mn, mp);
+    scale_segments(buf, segs, state, scale)?;
+    Ok(state)
+}
+
+/// The loss state of one row (`logits.len()` cells).
+pub(crate) fn row_state(logits: &[f32], labels: impl Labels) -> Result<Stream, Error> {
+    segments_state(logits, &Whole(logits.len(), labels))
 }
 
 /// Multiplies the stored signed terms by their group's factor.
@@ -509,42 +630,11 @@ pub(crate) fn scale_terms(grad: &mut [f32], neg_factor: f32, pos_factor: f32) {
 /// Loss state and gradient (times `scale`) of one row; `grad` is as long as
 /// `logits`.
 pub(crate) fn row_grad(logits: &[f32], labels: impl Labels, scale: f32, grad: &mut [f32]) -> Result<Stream, Error> {
-    let pass = sums_store::<false>(logits, labels.clone(), Shifts::new(0.0, 0.0), grad);
-    let state = match pass.fast_state() {
-        Some(state) => state,
-        None => {
-            let (mn, mp) = maxima(logits, labels.clone())?;
-            sums_store::<true>(logits, labels, Shifts::new(mn, mp), grad).shifted_state(mn, mp)
-        }
-    };
-    scale_terms(grad, state.neg.grad_factor(scale), state.pos.grad_factor(scale));
-    Ok(state)
+    segments_grad(logits, &Whole(logits.len(), labels), scale, grad)
 }
 
 /// [`row_grad`] with the gradient written over the logits.
 pub(crate) fn row_grad_in_place(buf: &mut [f32], labels: impl Labels, scale: f32) -> Result<Stream, Error> {
-    let (mn, mp) = maxima(buf, labels.clone())?;
-    let state = sums_in_place(buf, labels, Shifts::new(mn, mp)).shifted_state(mn, mp);
-    scale_terms(buf, state.neg.grad_factor(scale), state.pos.grad_factor(scale));
-    Ok(state)
-}
-
-/// The signed terms `±e^{v - shift}` of a row in the frame of a known state
-/// (a row split into segments: GlobalPointer), times the state's factors.
-pub(crate) fn grad_in_frame(logits: &[f32], labels: impl Labels, state: Stream, scale: f32, grad: &mut [f32]) {
-    let shifts = Shifts::new(frame(state.neg), frame(state.pos));
-    sums_store::<true>(logits, labels, shifts, grad);
-    scale_terms(grad, state.neg.grad_factor(scale), state.pos.grad_factor(scale));
-}
-
-/// [`grad_in_frame`] over logits that it overwrites.
-pub(crate) fn grad_in_frame_in_place(buf: &mut [f32], labels: impl Labels, state: Stream, scale: f32) {
-    let shifts = Shifts::new(frame(state.neg), frame(state.pos));
-    sums_in_place(buf, labels, shifts);
-    scale_terms(buf, state.neg.grad_factor(scale), state.pos.grad_factor(scale));
-}
-
-/// The shift of a state, with an empty group's `-inf` made harmless.
-fn frame(l: Lse) -> f32 {
-    if l.is_empty() { 0.0 } else { l.shift }
+    let segs = Whole(buf.len(), labels);
+    segments_grad_in_place(buf, &segs, scale)
 }
