@@ -243,6 +243,7 @@ fn flip(s: V, m: Masks) -> V {
 }
 
 /// Running sums of one exp pass.
+#[derive(Clone, Copy)]
 struct Sums {
     neg: [V; H],
     pos: [V; H],
@@ -366,7 +367,9 @@ fn pad(x: &[f32]) -> [f32; STEP] {
 
 /// One exp pass without storing terms.
 #[inline(never)]
-fn sums<const SHIFTED: bool>(acc: &mut Sums, logits: &[f32], mut labels: impl Labels, shifts: Shifts) {
+fn sums<const SHIFTED: bool>(sums: &mut Sums, logits: &[f32], mut labels: impl Labels, shifts: Shifts) {
+    // A local copy keeps the accumulators in registers, not behind `sums`.
+    let mut acc = *sums;
     let (xc, xt) = logits.as_chunks::<STEP>();
     for x in xc {
         acc.step::<SHIFTED>(x, &labels.step(), shifts);
@@ -374,17 +377,19 @@ fn sums<const SHIFTED: bool>(acc: &mut Sums, logits: &[f32], mut labels: impl La
     if !xt.is_empty() {
         acc.step::<SHIFTED>(&pad(xt), &labels.tail(xt.len()), shifts);
     }
+    *sums = acc;
 }
 
 /// One exp pass that stores the signed terms in `grad`.
 #[inline(never)]
 fn sums_store<const SHIFTED: bool>(
-    acc: &mut Sums,
+    sums: &mut Sums,
     logits: &[f32],
     mut labels: impl Labels,
     shifts: Shifts,
     grad: &mut [f32],
 ) {
+    let mut acc = *sums;
     let (xc, xt) = logits.as_chunks::<STEP>();
     let (gc, gt) = grad.as_chunks_mut::<STEP>();
     for (x, g) in xc.iter().zip(gc) {
@@ -396,11 +401,13 @@ fn sums_store<const SHIFTED: bool>(
             *d = s;
         }
     }
+    *sums = acc;
 }
 
 /// The shifted exp pass over logits that it overwrites with the signed terms.
 #[inline(never)]
-fn sums_in_place(acc: &mut Sums, buf: &mut [f32], mut labels: impl Labels, shifts: Shifts) {
+fn sums_in_place(sums: &mut Sums, buf: &mut [f32], mut labels: impl Labels, shifts: Shifts) {
+    let mut acc = *sums;
     let (bc, bt) = buf.as_chunks_mut::<STEP>();
     for b in bc {
         *b = acc.step::<true>(b, &labels.step(), shifts);
@@ -411,6 +418,7 @@ fn sums_in_place(acc: &mut Sums, buf: &mut [f32], mut labels: impl Labels, shift
             *d = s;
         }
     }
+    *sums = acc;
 }
 
 /// The first bad cell of a row, in order (called once a row is known bad).
