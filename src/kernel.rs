@@ -348,9 +348,9 @@ impl Sums {
         Pass {
             neg: self.neg_total as f32,
             pos: self.pos_total as f32,
-            has_neg: byte_min(self.any_neg) == 0,
-            has_pos: byte_min(self.any_pos) == 0,
-            labels_ok: byte_max(self.labels) <= 2,
+            has_neg: self.any_neg.simd_eq(u8x16::ZERO).any(),
+            has_pos: self.any_pos.simd_eq(u8x16::ZERO).any(),
+            labels_ok: labels_valid(self.labels),
         }
     }
 }
@@ -473,21 +473,18 @@ fn maxima(logits: &[f32], labels: impl Labels) -> Result<(f32, f32), Error> {
     if !xt.is_empty() {
         visit(&pad(xt), &walk.tail(xt.len()));
     }
-    if byte_max(label_max) > 2 || poison.reduce_add() != 0.0 {
+    if !labels_valid(label_max) || poison.reduce_add() != 0.0 {
         return Err(first_error(logits, labels));
     }
     let fold = |v: [V; H]| v.into_iter().map(lane_max).fold(f32::NEG_INFINITY, f32::max);
     Ok((fold(max_neg), fold(max_pos)))
 }
 
-/// Lane max / min of bytes (`wide`'s own reductions unwrap an `Option` on
-/// targets without SIMD, a panic path at low optimisation levels).
-fn byte_max(v: u8x16) -> u8 {
-    v.to_array().into_iter().fold(0, u8::max)
-}
-
-fn byte_min(v: u8x16) -> u8 {
-    v.to_array().into_iter().fold(u8::MAX, u8::min)
+/// Every lane of `label + 1` (wrapping) is at most 2: labels 0, 1 or 255.
+/// (Vector ops only: `wide`'s byte reductions unwrap an `Option` on targets
+/// without SIMD, a panic path at low optimisation levels.)
+fn labels_valid(plus_one_max: u8x16) -> bool {
+    plus_one_max.max(u8x16::splat(2)).simd_eq(u8x16::splat(2)).all()
 }
 
 fn lane_max(v: V) -> f32 {
