@@ -41,6 +41,12 @@ pub fn staticlib_size() -> &'static Lib {
     LIB.get_or_init(|| build_staticlib("ffi-staticlib-s", Some("s")))
 }
 
+/// The same at `opt-level = "z"` (the smallest).
+pub fn staticlib_z() -> &'static Lib {
+    static LIB: OnceLock<Lib> = OnceLock::new();
+    LIB.get_or_init(|| build_staticlib("ffi-staticlib-z", Some("z")))
+}
+
 fn build_staticlib(dir: &str, opt_level: Option<&str>) -> Lib {
     {
         let target = root().join("target").join(dir);
