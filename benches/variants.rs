@@ -124,17 +124,26 @@ fn soft_and_eval(c: &mut Criterion) {
         b.iter(|| mlcce::soft_loss_grad(s, black_box(&x), &t, Reduction::Mean, None, &mut grad))
     });
     g.finish();
-    let mut g = config(c, "eval-vs-loss/256x1000", rows * classes);
-    g.bench_function("loss", |b| b.iter(|| mlcce::loss(s, black_box(&x), &y, Reduction::Mean, &mut out)));
-    let mut counts = vec![ClassCounts::default(); classes];
-    g.bench_function("eval_update", |b| {
-        b.iter(|| {
-            let mut ev = Evaluator::new(&mut counts, 0.0).unwrap();
-            ev.update(rows, black_box(&x), &y).unwrap();
-            ev.report()
-        })
-    });
-    g.finish();
+    // Evaluation on random logits (half the cells predicted positive: the
+    // worst case for counting) and on a trained model's (negatives around -4,
+    // positives around +3: mostly true negatives).
+    let trained: Vec<f32> = y
+        .iter()
+        .map(|&v| if v == 1 { 3.0 + ((u() - 0.5) * 4.0) as f32 } else { -4.0 + ((u() - 0.5) * 4.0) as f32 })
+        .collect();
+    for (name, logits) in [("random", &x), ("trained", &trained)] {
+        let mut g = config(c, &format!("eval-vs-loss/256x1000-{name}"), rows * classes);
+        g.bench_function("loss", |b| b.iter(|| mlcce::loss(s, black_box(logits), &y, Reduction::Mean, &mut out)));
+        let mut counts = vec![ClassCounts::default(); classes];
+        g.bench_function("eval_update", |b| {
+            b.iter(|| {
+                let mut ev = Evaluator::new(&mut counts, 0.0).unwrap();
+                ev.update(rows, black_box(logits), &y).unwrap();
+                ev.report()
+            })
+        });
+        g.finish();
+    }
 }
 
 criterion_group!(benches, sparse_vs_dense, globalpointer_vs_dense, soft_and_eval);
