@@ -51,6 +51,13 @@ fn main() {
                         )
                     }
                 }
+                "eval" => {
+                    let mut counts = vec![mlcce::ClassCounts::default(); classes];
+                    let mut ev = mlcce::Evaluator::new(&mut counts, 0.0).unwrap();
+                    let r = ev.update(rows, &logits, &labels);
+                    out[0] = ev.report().micro_f1;
+                    r
+                }
                 "inplace" => {
                     grad.copy_from_slice(&logits);
                     mlcce::loss_grad_in_place(shape, &mut grad, &labels, Reduction::Mean, Some(&mut out))

@@ -183,6 +183,8 @@ fn bits(m: f32x8) -> u32 {
 /// whether the row was predicted exactly right.
 fn count_row(counts: &mut [ClassCounts], x: &[f32], y: &[u8], threshold: f32, add: bool) -> bool {
     let thr = f32x8::splat(threshold);
+    // +1 to add the row, -1 (mod 2^64) to take it back.
+    let d: u64 = if add { 1 } else { u64::MAX };
     let mut wrong = 0u32;
     let mut visit = |base: usize, xs: &[f32; 16], ls: &[u8; 16]| {
         let [a, b]: [[f32; 8]; 2] = wide::bytemuck::cast(*xs);
@@ -196,17 +198,16 @@ fn count_row(counts: &mut [ClassCounts], x: &[f32], y: &[u8], threshold: f32, ad
             let k = todo.trailing_zeros();
             todo &= todo - 1;
             let Some(c) = counts.get_mut(base + k as usize) else { break };
-            let field = match (ign >> k & 1, pred >> k & 1, pos >> k & 1) {
-                (1, _, _) => None,
-                (_, 1, 1) => Some(&mut c.true_pos),
-                (_, 1, _) => Some(&mut c.false_pos),
-                _ => Some(&mut c.false_neg),
-            };
-            let step = |v: &mut u64, up: bool| *v = if up { v.wrapping_add(1) } else { v.wrapping_sub(1) };
-            if let Some(f) = field {
-                step(f, add);
-            }
-            step(&mut c.true_neg, !add);
+            // Branch-free (predictions and labels are as good as random to
+            // the branch predictor): the cell leaves the true negatives and
+            // joins at most one of the other counts.
+            let valid = u64::from(ign >> k & 1 == 0);
+            let (p, q) = (u64::from(pred >> k & 1) & valid, u64::from(pos >> k & 1) & valid);
+            let both = p & q;
+            c.true_pos = c.true_pos.wrapping_add(both.wrapping_mul(d));
+            c.false_pos = c.false_pos.wrapping_add((p - both).wrapping_mul(d));
+            c.false_neg = c.false_neg.wrapping_add((q - both).wrapping_mul(d));
+            c.true_neg = c.true_neg.wrapping_sub(d);
         }
     };
     let (xc, xt) = x.as_chunks::<16>();
@@ -219,8 +220,8 @@ fn count_row(counts: &mut [ClassCounts], x: &[f32], y: &[u8], threshold: f32, ad
     if !xt.is_empty() {
         let mut xs = [0.0f32; 16];
         let mut ls = [IGNORE; 16];
-        xs.iter_mut().zip(xt).for_each(|(d, s)| *d = *s);
-        ls.iter_mut().zip(lt).for_each(|(d, s)| *d = *s);
+        xs.iter_mut().zip(xt).for_each(|(to, from)| *to = *from);
+        ls.iter_mut().zip(lt).for_each(|(to, from)| *to = *from);
         visit(base, &xs, &ls);
     }
     wrong == 0
