@@ -1,6 +1,6 @@
 //! C entry points of the dense loss and the stream.
 
-use super::edge::{Span, check, disjoint, slice, slice_mut, try_status};
+use super::edge::{Grad, Span, check, disjoint, grad_buffers, slice, slice_mut, try_status};
 use super::status::{Status, reduction as reduction_code, status};
 use crate::{Shape, Stream};
 
@@ -63,27 +63,16 @@ pub unsafe extern "C" fn mlcce_loss_grad(
     let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
     let outs = if loss_out.is_null() { 0 } else { r.outputs(rows) };
-    try_status!(check(logits, n));
     try_status!(check(labels, n));
-    try_status!(check(grad, n));
-    try_status!(check(loss_out, outs));
+    // SAFETY: per this function's contract.
+    let (g, lo) = try_status!(unsafe { grad_buffers(logits, grad, n, loss_out, outs, &[Span::of(labels, n)]) });
+    // SAFETY: checked above; no output overlaps it.
+    let y = unsafe { slice(labels, n) };
     let shape = Shape::new(rows, classes);
-    let in_place = n > 0 && core::ptr::eq(grad.cast_const(), logits);
-    let loss_span = Span::of(loss_out, outs);
-    if in_place {
-        try_status!(disjoint(&[Span::of(grad, n), loss_span], &[Span::of(labels, n)]));
-        // SAFETY: checked above; `grad` is `logits` and is the only slice
-        // made of that memory; `loss_out` and `labels` overlap it not.
-        let (buf, y) = unsafe { (slice_mut(grad, n), slice(labels, n)) };
-        let lo = if loss_out.is_null() { None } else { Some(unsafe { slice_mut(loss_out, outs) }) };
-        return status(crate::loss_grad_in_place(shape, buf, y, r, lo));
-    }
-    try_status!(disjoint(&[Span::of(grad, n), loss_span], &[Span::of(logits, n), Span::of(labels, n)]));
-    // SAFETY: checked above; outputs overlap neither each other nor inputs.
-    let (x, y, g) = unsafe { (slice(logits, n), slice(labels, n), slice_mut(grad, n)) };
-    // SAFETY: as above (`loss_out` is non-NULL here and checked for `outs`).
-    let lo = if loss_out.is_null() { None } else { Some(unsafe { slice_mut(loss_out, outs) }) };
-    status(crate::loss_grad(shape, x, y, r, lo, g))
+    status(match g {
+        Grad::InPlace(buf) => crate::loss_grad_in_place(shape, buf, y, r, lo),
+        Grad::Apart(x, g) => crate::loss_grad(shape, x, y, r, lo, g),
+    })
 }
 
 /// Initialises a stream (the state of one row, empty). A NULL `s` is ignored.

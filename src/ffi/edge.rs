@@ -79,6 +79,58 @@ pub(crate) unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize) -> &'a mut [T] {
     }
 }
 
+/// The gradient outputs of a `_grad` call: the gradient written over the
+/// logits, or logits and gradient apart; and the optional loss output.
+pub(crate) enum Grad<'a> {
+    /// `grad` is `logits`.
+    InPlace(&'a mut [f32]),
+    /// `(logits, grad)`, disjoint.
+    Apart(&'a [f32], &'a mut [f32]),
+}
+
+/// Checks and builds the logits, gradient and loss buffers of a `_grad`
+/// call: `n` logits, `n` gradient cells (exactly the logits, or overlapping
+/// no input), `outs` loss values (0 when `loss_out` is NULL). `inputs` are the
+/// call's other inputs (labels, indices...), which no output may overlap.
+///
+/// # Safety
+/// `logits` and `grad` address `n` floats and `loss_out` `outs` floats (or are
+/// NULL where that number is 0), valid for `'a`.
+pub(crate) unsafe fn grad_buffers<'a>(
+    logits: *const f32,
+    grad: *mut f32,
+    n: usize,
+    loss_out: *mut f32,
+    outs: usize,
+    inputs: &[Span],
+) -> Result<(Grad<'a>, Option<&'a mut [f32]>), Status> {
+    check(logits, n)?;
+    check(grad.cast_const(), n)?;
+    check(loss_out.cast_const(), outs)?;
+    let outputs = [Span::of(grad, n), Span::of(loss_out, outs)];
+    let logits_span = Span::of(logits, n);
+    let in_place = n > 0 && core::ptr::eq(grad.cast_const(), logits);
+    if !in_place && outputs.iter().any(|o| o.overlaps(logits_span)) {
+        return Err(Status::MLCCE_ERR_ARGUMENT);
+    }
+    if in_place && Span::of(loss_out, outs).overlaps(logits_span) {
+        return Err(Status::MLCCE_ERR_ARGUMENT);
+    }
+    disjoint(&outputs, inputs)?;
+    // SAFETY: checked above (non-NULL where needed, aligned, sized); the
+    // outputs overlap no input and each other not, or `grad` is exactly
+    // `logits` and the only slice made of that memory.
+    let lo = if outs == 0 { None } else { Some(unsafe { slice_mut(loss_out, outs) }) };
+    let g = if in_place {
+        // SAFETY: as above.
+        Grad::InPlace(unsafe { slice_mut(grad, n) })
+    } else {
+        // SAFETY: as above.
+        Grad::Apart(unsafe { slice(logits, n) }, unsafe { slice_mut(grad, n) })
+    };
+    Ok((g, lo))
+}
+
 /// Evaluates a `Result<T, Status>`, returning the status on error.
 macro_rules! try_status {
     ($e:expr) => {

@@ -1,6 +1,6 @@
 //! C entry points of the soft-target loss and the probability helper.
 
-use super::edge::{Span, check, disjoint, slice, slice_mut, try_status};
+use super::edge::{Grad, Span, check, disjoint, grad_buffers, slice, slice_mut, try_status};
 use super::status::{Status, reduction as reduction_code, status};
 use crate::Shape;
 
@@ -51,27 +51,15 @@ pub unsafe extern "C" fn mlcce_soft_loss_grad(
     let shape = Shape::new(rows, classes);
     let n = try_status!(shape.cells().map_err(Status::from));
     let o = if loss_out.is_null() { 0 } else { r.outputs(rows) };
-    try_status!(check(logits, n));
     try_status!(check(targets, n));
-    try_status!(check(grad, n));
-    try_status!(check(loss_out, o));
-    let in_place = n > 0 && core::ptr::eq(grad.cast_const(), logits);
-    let outputs = [Span::of(grad, n), Span::of(loss_out, o)];
-    if in_place {
-        try_status!(disjoint(&outputs, &[Span::of(targets, n)]));
-    } else {
-        try_status!(disjoint(&outputs, &[Span::of(logits, n), Span::of(targets, n)]));
-    }
-    // SAFETY: checked above; outputs overlap no input (or grad is logits).
-    let (t, lo) = unsafe { (slice(targets, n), if o == 0 { None } else { Some(slice_mut(loss_out, o)) }) };
-    if in_place {
-        // SAFETY: `grad` is `logits`; the only slice made of that memory.
-        let buf = unsafe { slice_mut(grad, n) };
-        return status(crate::soft_loss_grad_in_place(shape, buf, t, r, lo));
-    }
-    // SAFETY: checked above.
-    let (x, g) = unsafe { (slice(logits, n), slice_mut(grad, n)) };
-    status(crate::soft_loss_grad(shape, x, t, r, lo, g))
+    // SAFETY: per this function's contract.
+    let (g, lo) = try_status!(unsafe { grad_buffers(logits, grad, n, loss_out, o, &[Span::of(targets, n)]) });
+    // SAFETY: checked above; no output overlaps it.
+    let t = unsafe { slice(targets, n) };
+    status(match g {
+        Grad::InPlace(buf) => crate::soft_loss_grad_in_place(shape, buf, t, r, lo),
+        Grad::Apart(x, g) => crate::soft_loss_grad(shape, x, t, r, lo, g),
+    })
 }
 
 /// Probabilities as this loss defines them, `σ(2s)`, for `n` logits into

@@ -1,6 +1,6 @@
 //! C entry points of the sparse and GlobalPointer losses.
 
-use super::edge::{Span, check, disjoint, slice, slice_mut, try_status};
+use super::edge::{Grad, Span, check, disjoint, grad_buffers, slice, slice_mut, try_status};
 use super::status::{Status, reduction as reduction_code, status};
 use crate::{GpShape, Reduction, Shape};
 
@@ -80,30 +80,18 @@ pub unsafe extern "C" fn mlcce_sparse_loss_grad(
     let shape = Shape::new(rows, classes);
     let n = try_status!(shape.cells().map_err(Status::from));
     let o = outs(loss_out, r, rows);
-    try_status!(check(logits, n));
-    try_status!(check(grad, n));
-    try_status!(check(loss_out, o));
     // SAFETY: `offsets` addresses rows + 1 entries per the contract.
     let (off, k) = try_status!(unsafe { self::offsets(offsets, rows) });
     try_status!(check(positives, k));
-    let in_place = n > 0 && core::ptr::eq(grad.cast_const(), logits);
-    let others = [Span::of(positives, k), Span::of(offsets, rows + 1)];
-    let outputs = [Span::of(grad, n), Span::of(loss_out, o)];
-    if in_place {
-        try_status!(disjoint(&outputs, &others));
-    } else {
-        try_status!(disjoint(&outputs, &[Span::of(logits, n), others[0], others[1]]));
-    }
-    // SAFETY: checked above; outputs overlap no input (or grad is logits).
-    let (p, lo) = unsafe { (slice(positives, k), if o == 0 { None } else { Some(slice_mut(loss_out, o)) }) };
-    if in_place {
-        // SAFETY: `grad` is `logits`; the only slice made of that memory.
-        let buf = unsafe { slice_mut(grad, n) };
-        return status(crate::sparse_loss_grad_in_place(shape, buf, p, off, r, lo));
-    }
-    // SAFETY: checked above; `grad` overlaps no input.
-    let (x, g) = unsafe { (slice(logits, n), slice_mut(grad, n)) };
-    status(crate::sparse_loss_grad(shape, x, p, off, r, lo, g))
+    let inputs = [Span::of(positives, k), Span::of(offsets, rows + 1)];
+    // SAFETY: per this function's contract.
+    let (g, lo) = try_status!(unsafe { grad_buffers(logits, grad, n, loss_out, o, &inputs) });
+    // SAFETY: checked above; no output overlaps it.
+    let p = unsafe { slice(positives, k) };
+    status(match g {
+        Grad::InPlace(buf) => crate::sparse_loss_grad_in_place(shape, buf, p, off, r, lo),
+        Grad::Apart(x, g) => crate::sparse_loss_grad(shape, x, p, off, r, lo, g),
+    })
 }
 
 /// Checked GlobalPointer arguments.
@@ -205,32 +193,14 @@ pub unsafe extern "C" fn mlcce_globalpointer_loss_grad(
     // SAFETY: per this function's contract.
     let a = try_status!(unsafe { gp_args(logits, batch, heads, max_len, lengths, spans, offsets, reduction) });
     let o = outs(loss_out, a.reduction, a.rows);
-    try_status!(check(loss_out, o));
-    try_status!(check(grad, a.cells));
-    let in_place = a.cells > 0 && core::ptr::eq(grad.cast_const(), logits);
-    let outputs = [Span::of(grad, a.cells), Span::of(loss_out, o)];
-    let [i0, i1, i2] = a.inputs;
-    if in_place {
-        try_status!(disjoint(&outputs, &a.inputs));
-    } else {
-        try_status!(disjoint(&outputs, &[Span::of(logits, a.cells), i0, i1, i2]));
-    }
-    // SAFETY: checked above; `loss_out` overlaps nothing else.
-    let lo = if o == 0 { None } else { Some(unsafe { slice_mut(loss_out, o) }) };
-    if in_place {
-        // SAFETY: `grad` is `logits`; the only slice made of that memory.
-        let buf = unsafe { slice_mut(grad, a.cells) };
-        return status(crate::globalpointer_loss_grad_in_place(
-            a.shape,
-            buf,
-            a.lengths,
-            a.spans,
-            a.offsets,
-            a.reduction,
-            lo,
-        ));
-    }
-    // SAFETY: checked above; `grad` overlaps no input.
-    let (x, g) = unsafe { (slice(logits, a.cells), slice_mut(grad, a.cells)) };
-    status(crate::globalpointer_loss_grad(a.shape, x, a.lengths, a.spans, a.offsets, a.reduction, lo, g))
+    // SAFETY: per this function's contract.
+    let (g, lo) = try_status!(unsafe { grad_buffers(logits, grad, a.cells, loss_out, o, &a.inputs) });
+    status(match g {
+        Grad::InPlace(buf) => {
+            crate::globalpointer_loss_grad_in_place(a.shape, buf, a.lengths, a.spans, a.offsets, a.reduction, lo)
+        }
+        Grad::Apart(x, g) => {
+            crate::globalpointer_loss_grad(a.shape, x, a.lengths, a.spans, a.offsets, a.reduction, lo, g)
+        }
+    })
 }
