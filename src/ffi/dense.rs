@@ -1,6 +1,6 @@
 //! C entry points of the dense loss and the stream.
 
-use super::edge::{Grad, Span, check, disjoint, grad_buffers, slice, slice_mut, try_status};
+use super::edge::{Grad, Span, check, disjoint, grad_buffers, loss_buffers, slice, try_status};
 use super::status::{Status, reduction as reduction_code, status};
 use crate::{Shape, Stream};
 
@@ -30,14 +30,11 @@ pub unsafe extern "C" fn mlcce_loss(
 ) -> Status {
     let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
-    let outs = r.outputs(rows);
-    try_status!(check(logits, n));
     try_status!(check(labels, n));
-    try_status!(check(out, outs));
-    try_status!(disjoint(&[Span::of(out, outs)], &[Span::of(logits, n), Span::of(labels, n)]));
-    // SAFETY: each pointer was checked for its length above; the caller
-    // guarantees the memory; `out` overlaps no input (checked).
-    let (x, y, o) = unsafe { (slice(logits, n), slice(labels, n), slice_mut(out, outs)) };
+    // SAFETY: per this function's contract.
+    let (x, o) = try_status!(unsafe { loss_buffers(logits, n, out, r.outputs(rows), &[Span::of(labels, n)]) });
+    // SAFETY: checked above; no output overlaps it.
+    let y = unsafe { slice(labels, n) };
     status(crate::loss(Shape::new(rows, classes), x, y, r, o))
 }
 

@@ -79,6 +79,32 @@ pub(crate) unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize) -> &'a mut [T] {
     }
 }
 
+/// Checks and builds the logits and the output of a loss call: `n` logits,
+/// `outs` output floats that overlap neither the logits nor `inputs` (the
+/// call's other inputs).
+///
+/// # Safety
+/// `logits` addresses `n` floats and `out` `outs` floats (or are NULL where
+/// that number is 0), valid for `'a`.
+pub(crate) unsafe fn loss_buffers<'a>(
+    logits: *const f32,
+    n: usize,
+    out: *mut f32,
+    outs: usize,
+    inputs: &[Span],
+) -> Result<(&'a [f32], &'a mut [f32]), Status> {
+    check(logits, n)?;
+    check(out.cast_const(), outs)?;
+    let out_span = Span::of(out, outs);
+    if out_span.overlaps(Span::of(logits, n)) {
+        return Err(Status::MLCCE_ERR_ARGUMENT);
+    }
+    disjoint(&[out_span], inputs)?;
+    // SAFETY: checked above (non-NULL where needed, aligned, sized); `out`
+    // overlaps no input.
+    Ok(unsafe { (slice(logits, n), slice_mut(out, outs)) })
+}
+
 /// The gradient outputs of a `_grad` call: the gradient written over the
 /// logits, or logits and gradient apart; and the optional loss output.
 pub(crate) enum Grad<'a> {

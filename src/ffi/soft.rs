@@ -1,6 +1,6 @@
 //! C entry points of the soft-target loss and the probability helper.
 
-use super::edge::{Grad, Span, check, disjoint, grad_buffers, slice, slice_mut, try_status};
+use super::edge::{Grad, Span, check, disjoint, grad_buffers, loss_buffers, slice, slice_mut, try_status};
 use super::status::{Status, reduction as reduction_code, status};
 use crate::Shape;
 
@@ -23,13 +23,11 @@ pub unsafe extern "C" fn mlcce_soft_loss(
 ) -> Status {
     let r = try_status!(reduction_code(reduction));
     let n = try_status!(Shape::new(rows, classes).cells().map_err(Status::from));
-    let o = r.outputs(rows);
-    try_status!(check(logits, n));
     try_status!(check(targets, n));
-    try_status!(check(out, o));
-    try_status!(disjoint(&[Span::of(out, o)], &[Span::of(logits, n), Span::of(targets, n)]));
-    // SAFETY: checked above; `out` overlaps no input.
-    let (x, t, y) = unsafe { (slice(logits, n), slice(targets, n), slice_mut(out, o)) };
+    // SAFETY: per this function's contract.
+    let (x, y) = try_status!(unsafe { loss_buffers(logits, n, out, r.outputs(rows), &[Span::of(targets, n)]) });
+    // SAFETY: checked above; no output overlaps it.
+    let t = unsafe { slice(targets, n) };
     status(crate::soft_loss(Shape::new(rows, classes), x, t, r, y))
 }
 

@@ -1,6 +1,6 @@
 //! C entry points of the sparse and GlobalPointer losses.
 
-use super::edge::{Grad, Span, check, disjoint, grad_buffers, slice, slice_mut, try_status};
+use super::edge::{Grad, Span, check, grad_buffers, loss_buffers, slice, try_status};
 use super::status::{Status, reduction as reduction_code, status};
 use crate::{GpShape, Reduction, Shape};
 
@@ -47,16 +47,14 @@ pub unsafe extern "C" fn mlcce_sparse_loss(
 ) -> Status {
     let r = try_status!(reduction_code(reduction));
     let n = try_status!(Shape::new(rows, classes).cells().map_err(Status::from));
-    let o = r.outputs(rows);
-    try_status!(check(logits, n));
-    try_status!(check(out, o));
     // SAFETY: `offsets` addresses rows + 1 entries per the contract.
     let (off, k) = try_status!(unsafe { self::offsets(offsets, rows) });
     try_status!(check(positives, k));
-    let inputs = [Span::of(logits, n), Span::of(positives, k), Span::of(offsets, rows + 1)];
-    try_status!(disjoint(&[Span::of(out, o)], &inputs));
-    // SAFETY: all checked above; `out` overlaps no input.
-    let (x, p, y) = unsafe { (slice(logits, n), slice(positives, k), slice_mut(out, o)) };
+    let inputs = [Span::of(positives, k), Span::of(offsets, rows + 1)];
+    // SAFETY: per this function's contract.
+    let (x, y) = try_status!(unsafe { loss_buffers(logits, n, out, r.outputs(rows), &inputs) });
+    // SAFETY: checked above; no output overlaps it.
+    let p = unsafe { slice(positives, k) };
     status(crate::sparse_loss(Shape::new(rows, classes), x, p, off, r, y))
 }
 
@@ -162,12 +160,8 @@ pub unsafe extern "C" fn mlcce_globalpointer_loss(
 ) -> Status {
     // SAFETY: per this function's contract.
     let a = try_status!(unsafe { gp_args(logits, batch, heads, max_len, lengths, spans, offsets, reduction) });
-    let o = a.reduction.outputs(a.rows);
-    try_status!(check(out, o));
-    let [i0, i1, i2] = a.inputs;
-    try_status!(disjoint(&[Span::of(out, o)], &[Span::of(logits, a.cells), i0, i1, i2]));
-    // SAFETY: checked above; `out` overlaps no input.
-    let (x, y) = unsafe { (slice(logits, a.cells), slice_mut(out, o)) };
+    // SAFETY: per this function's contract.
+    let (x, y) = try_status!(unsafe { loss_buffers(logits, a.cells, out, a.reduction.outputs(a.rows), &a.inputs) });
     status(crate::globalpointer_loss(a.shape, x, a.lengths, a.spans, a.offsets, a.reduction, y))
 }
 
