@@ -185,13 +185,22 @@ fn count_row(counts: &mut [ClassCounts], x: &[f32], y: &[u8], threshold: f32, ad
     let thr = f32x8::splat(threshold);
     // +1 to add the row, -1 (mod 2^64) to take it back.
     let d: u64 = if add { 1 } else { u64::MAX };
-    let mut wrong = 0u32;
-    let mut visit = |base: usize, xs: &[f32; 16], ls: &[u8; 16]| {
-        let [a, b]: [[f32; 8]; 2] = wide::bytemuck::cast(*xs);
-        let pred = bits(f32x8::new(a).simd_gt(thr)) | bits(f32x8::new(b).simd_gt(thr)) << 8;
-        let lab = u8x16::new(*ls);
-        let pos = lab.simd_eq(u8x16::splat(1)).to_bitmask();
-        let ign = lab.simd_eq(u8x16::splat(IGNORE)).to_bitmask();
+    let mut wrong = 0u64;
+    // 64 cells at a time: their masks are built 8 lanes at a time, then the
+    // few cells to move are visited bit by bit (one unpredictable loop exit
+    // per 64 cells rather than per 16).
+    let mut visit = |base: usize, xs: &[f32; 64], ls: &[u8; 64]| {
+        let (mut pred, mut pos, mut ign) = (0u64, 0u64, 0u64);
+        let (xc, _) = xs.as_chunks::<8>();
+        for (s, x8) in xc.iter().enumerate() {
+            pred |= u64::from(bits(f32x8::new(*x8).simd_gt(thr))) << (8 * s);
+        }
+        let (lc, _) = ls.as_chunks::<16>();
+        for (s, l16) in lc.iter().enumerate() {
+            let lab = u8x16::new(*l16);
+            pos |= u64::from(lab.simd_eq(u8x16::splat(1)).to_bitmask()) << (16 * s);
+            ign |= u64::from(lab.simd_eq(u8x16::splat(IGNORE)).to_bitmask()) << (16 * s);
+        }
         wrong |= ((pred & !pos) | (!pred & pos)) & !ign;
         let mut todo = pred | pos | ign;
         while todo != 0 {
@@ -202,7 +211,7 @@ fn count_row(counts: &mut [ClassCounts], x: &[f32], y: &[u8], threshold: f32, ad
             // the branch predictor): the cell leaves the true negatives and
             // joins at most one of the other counts.
             let valid = u64::from(ign >> k & 1 == 0);
-            let (p, q) = (u64::from(pred >> k & 1) & valid, u64::from(pos >> k & 1) & valid);
+            let (p, q) = ((pred >> k & 1) & valid, (pos >> k & 1) & valid);
             let both = p & q;
             c.true_pos = c.true_pos.wrapping_add(both.wrapping_mul(d));
             c.false_pos = c.false_pos.wrapping_add((p - both).wrapping_mul(d));
@@ -210,16 +219,16 @@ fn count_row(counts: &mut [ClassCounts], x: &[f32], y: &[u8], threshold: f32, ad
             c.true_neg = c.true_neg.wrapping_sub(d);
         }
     };
-    let (xc, xt) = x.as_chunks::<16>();
-    let (lc, lt) = y.as_chunks::<16>();
+    let (xc, xt) = x.as_chunks::<64>();
+    let (lc, lt) = y.as_chunks::<64>();
     let mut base = 0;
     for (xs, ls) in xc.iter().zip(lc) {
         visit(base, xs, ls);
-        base += 16;
+        base += 64;
     }
     if !xt.is_empty() {
-        let mut xs = [0.0f32; 16];
-        let mut ls = [IGNORE; 16];
+        let mut xs = [0.0f32; 64];
+        let mut ls = [IGNORE; 64];
         xs.iter_mut().zip(xt).for_each(|(to, from)| *to = *from);
         ls.iter_mut().zip(lt).for_each(|(to, from)| *to = *from);
         visit(base, &xs, &ls);
