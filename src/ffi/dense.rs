@@ -1,13 +1,8 @@
 //! C entry points of the dense loss and the stream.
 
-use super::edge::{Grad, Span, check, disjoint, grad_buffers, loss_buffers, slice, try_status};
+use super::edge::{Grad, Span, cells, check, disjoint, grad_buffers, loss_buffers, outs, slice, try_status};
 use super::status::{Status, reduction as reduction_code, status};
 use crate::{Shape, Stream};
-
-/// Checks the shape: returns `rows * classes`.
-fn cells(rows: usize, classes: usize) -> Result<usize, Status> {
-    Shape::new(rows, classes).cells().map_err(Status::from)
-}
 
 /// The loss of a batch with dense labels.
 ///
@@ -59,7 +54,7 @@ pub unsafe extern "C" fn mlcce_loss_grad(
 ) -> Status {
     let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
-    let outs = if loss_out.is_null() { 0 } else { r.outputs(rows) };
+    let outs = outs(loss_out, r, rows);
     try_status!(check(labels, n));
     // SAFETY: per this function's contract.
     let (g, lo) = try_status!(unsafe { grad_buffers(logits, grad, n, loss_out, outs, &[Span::of(labels, n)]) });

@@ -3,6 +3,7 @@
 use core::mem::size_of;
 
 use super::Status;
+use crate::{Reduction, Shape};
 
 /// The bytes a buffer of `len` `T`s spans, as an address range.
 #[derive(Clone, Copy)]
@@ -20,6 +21,16 @@ impl Span {
     pub(crate) fn overlaps(self, other: Span) -> bool {
         self.start < other.end && other.start < self.end
     }
+}
+
+/// `rows * classes`, or `MLCCE_ERR_SHAPE` when it overflows.
+pub(crate) fn cells(rows: usize, classes: usize) -> Result<usize, Status> {
+    Shape::new(rows, classes).cells().map_err(Status::from)
+}
+
+/// The length of an optional loss output: 0 when `loss_out` is NULL.
+pub(crate) fn outs(loss_out: *const f32, r: Reduction, rows: usize) -> usize {
+    if loss_out.is_null() { 0 } else { r.outputs(rows) }
 }
 
 /// Checks a pointer to `len` elements: NULL only if `len == 0`, aligned, and

@@ -1,9 +1,9 @@
 //! C entry points of prediction and evaluation.
 
-use super::edge::{Span, check, disjoint, slice, slice_mut, try_status};
+use super::edge::{Span, cells, check, disjoint, slice, slice_mut, try_status};
 use super::status::{Status, status};
+use crate::Report;
 use crate::eval::{ClassCounts, EvalTotals, Evaluator, report};
-use crate::{Report, Shape};
 
 /// The evaluation accumulator: a plain struct the caller keeps (on the stack
 /// is fine); `per_class` points to the caller's `classes` counts.
@@ -30,7 +30,7 @@ pub unsafe extern "C" fn mlcce_predict(
     threshold: f32,
     out: *mut u8,
 ) -> Status {
-    let n = try_status!(Shape::new(rows, classes).cells().map_err(Status::from));
+    let n = try_status!(cells(rows, classes));
     if threshold.is_nan() {
         return Status::MLCCE_ERR_ARGUMENT;
     }
@@ -80,7 +80,7 @@ pub unsafe extern "C" fn mlcce_eval_update(e: *mut Eval, logits: *const f32, lab
     if totals.threshold.is_nan() {
         return Status::MLCCE_ERR_ARGUMENT;
     }
-    let n = try_status!(Shape::new(rows, totals.classes).cells().map_err(Status::from));
+    let n = try_status!(cells(rows, totals.classes));
     try_status!(check(per_class.cast_const(), totals.classes));
     try_status!(check(logits, n));
     try_status!(check(labels, n));

@@ -1,6 +1,6 @@
 //! C entry points of the soft-target loss and the probability helper.
 
-use super::edge::{Grad, Span, check, disjoint, grad_buffers, loss_buffers, slice, slice_mut, try_status};
+use super::edge::{Grad, Span, cells, check, disjoint, grad_buffers, loss_buffers, outs, slice, slice_mut, try_status};
 use super::status::{Status, reduction as reduction_code, status};
 use crate::Shape;
 
@@ -22,7 +22,7 @@ pub unsafe extern "C" fn mlcce_soft_loss(
     out: *mut f32,
 ) -> Status {
     let r = try_status!(reduction_code(reduction));
-    let n = try_status!(Shape::new(rows, classes).cells().map_err(Status::from));
+    let n = try_status!(cells(rows, classes));
     try_status!(check(targets, n));
     // SAFETY: per this function's contract.
     let (x, y) = try_status!(unsafe { loss_buffers(logits, n, out, r.outputs(rows), &[Span::of(targets, n)]) });
@@ -47,8 +47,8 @@ pub unsafe extern "C" fn mlcce_soft_loss_grad(
 ) -> Status {
     let r = try_status!(reduction_code(reduction));
     let shape = Shape::new(rows, classes);
-    let n = try_status!(shape.cells().map_err(Status::from));
-    let o = if loss_out.is_null() { 0 } else { r.outputs(rows) };
+    let n = try_status!(cells(rows, classes));
+    let o = outs(loss_out, r, rows);
     try_status!(check(targets, n));
     // SAFETY: per this function's contract.
     let (g, lo) = try_status!(unsafe { grad_buffers(logits, grad, n, loss_out, o, &[Span::of(targets, n)]) });

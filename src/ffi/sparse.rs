@@ -1,6 +1,6 @@
 //! C entry points of the sparse and GlobalPointer losses.
 
-use super::edge::{Grad, Span, check, grad_buffers, loss_buffers, slice, try_status};
+use super::edge::{Grad, Span, cells, check, grad_buffers, loss_buffers, outs, slice, try_status};
 use super::status::{Status, reduction as reduction_code, status};
 use crate::{GpShape, Reduction, Shape};
 
@@ -18,11 +18,6 @@ unsafe fn offsets<'a>(offsets: *const usize, rows: usize) -> Result<(&'a [usize]
         return Err(Status::MLCCE_ERR_SHAPE);
     }
     Ok((off, off.last().copied().unwrap_or(0)))
-}
-
-/// Output length of the optional loss output.
-fn outs(loss_out: *const f32, r: Reduction, rows: usize) -> usize {
-    if loss_out.is_null() { 0 } else { r.outputs(rows) }
 }
 
 /// The loss of a batch with sparse labels.
@@ -46,7 +41,7 @@ pub unsafe extern "C" fn mlcce_sparse_loss(
     out: *mut f32,
 ) -> Status {
     let r = try_status!(reduction_code(reduction));
-    let n = try_status!(Shape::new(rows, classes).cells().map_err(Status::from));
+    let n = try_status!(cells(rows, classes));
     // SAFETY: `offsets` addresses rows + 1 entries per the contract.
     let (off, k) = try_status!(unsafe { self::offsets(offsets, rows) });
     try_status!(check(positives, k));
@@ -76,7 +71,7 @@ pub unsafe extern "C" fn mlcce_sparse_loss_grad(
 ) -> Status {
     let r = try_status!(reduction_code(reduction));
     let shape = Shape::new(rows, classes);
-    let n = try_status!(shape.cells().map_err(Status::from));
+    let n = try_status!(cells(rows, classes));
     let o = outs(loss_out, r, rows);
     // SAFETY: `offsets` addresses rows + 1 entries per the contract.
     let (off, k) = try_status!(unsafe { self::offsets(offsets, rows) });
