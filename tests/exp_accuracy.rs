@@ -77,3 +77,40 @@ fn fast_log1p_is_correctly_rounded_to_within_a_hair() {
     eprintln!("log1p: max error {worst:.3} ulp");
     assert!(worst <= 0.51, "log1p error {worst} ulp");
 }
+
+/// The same `log1p` before its rounding to `f32`: relative error below 2e-10
+/// against `f64::ln_1p`, on a log-spaced sweep and on every table cell of
+/// every binade up to 2^64 (each cell's ends and 64 points inside), where the
+/// reduced argument is largest.
+#[test]
+fn fast_log1p_in_f64_is_within_2e_10() {
+    let mut worst = (0.0f64, 0.0f64);
+    let mut check = |u: f64| {
+        let want = u.ln_1p();
+        let got = mlcce::lse::log1p_wide_for_tests(u);
+        let rel = (got - want).abs() / want;
+        if rel > worst.0 {
+            worst = (rel, u);
+        }
+    };
+    let mut u = 1e-30f64;
+    while u < 1e30 {
+        check(u);
+        u *= 1.0037;
+    }
+    for k in 0..64 {
+        for cell in 0..32u64 {
+            for j in 0..=64u64 {
+                // y = 2^k · (1 + (cell + j/64) / 32), u = y - 1.
+                let m = 1.0 + (cell as f64 + j as f64 / 64.0) / 32.0;
+                let y = m * 2f64.powi(k);
+                if y > 1.0 {
+                    check(y - 1.0);
+                    check(f64::from_bits((y - 1.0).to_bits() - 1));
+                }
+            }
+        }
+    }
+    eprintln!("log1p (f64): max relative error {:.3e} at u = {:e}", worst.0, worst.1);
+    assert!(worst.0 <= 2e-10, "log1p relative error {:e} at u = {:e}", worst.0, worst.1);
+}
