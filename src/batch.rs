@@ -18,11 +18,18 @@ pub(crate) struct Reducer<'a> {
     reduction: Reduction,
     out: &'a mut [f32],
     total: f64,
+    /// `1 / rows` for a mean (1 otherwise), divided up front: off the latency
+    /// path of a short batch, whose last step would otherwise be a division.
+    factor: f64,
 }
 
 impl<'a> Reducer<'a> {
-    pub(crate) fn new(reduction: Reduction, out: &'a mut [f32]) -> Self {
-        Reducer { reduction, out, total: 0.0 }
+    pub(crate) fn new(reduction: Reduction, rows: usize, out: &'a mut [f32]) -> Self {
+        let factor = match reduction {
+            Reduction::Mean if rows > 0 => 1.0 / rows as f64,
+            _ => 1.0,
+        };
+        Reducer { reduction, out, total: 0.0, factor }
     }
 
     #[inline]
@@ -37,14 +44,13 @@ impl<'a> Reducer<'a> {
         }
     }
 
-    pub(crate) fn finish(self, rows: usize) {
-        let value = match self.reduction {
-            Reduction::None => return,
-            Reduction::Mean => self.total / rows as f64,
-            Reduction::Sum => self.total,
-        };
+    /// Writes the sum or mean (nothing for [`Reduction::None`]).
+    pub(crate) fn finish(self) {
+        if self.reduction == Reduction::None {
+            return;
+        }
         if let Some(o) = self.out.first_mut() {
-            *o = value as f32;
+            *o = (self.total * self.factor) as f32;
         }
     }
 }

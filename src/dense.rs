@@ -23,12 +23,12 @@ use crate::{Error, Reduction, Shape};
 /// ```
 pub fn loss(shape: Shape, logits: &[f32], labels: &[u8], reduction: Reduction, out: &mut [f32]) -> Result<(), Error> {
     check(shape, logits.len(), labels.len(), out.len(), reduction)?;
-    let mut reducer = Reducer::new(reduction, out);
+    let mut reducer = Reducer::new(reduction, shape.rows, out);
     let c = shape.classes;
     for r in 0..shape.rows {
-        reducer.push(r, kernel::row_state(row(logits, r, c), Dense::new(row(labels, r, c)))?.loss());
+        reducer.push(r, kernel::row_loss(row(logits, r, c), Dense::new(row(labels, r, c)))?);
     }
-    reducer.finish(shape.rows);
+    reducer.finish();
     Ok(())
 }
 
@@ -37,7 +37,7 @@ pub fn row_loss(logits: &[f32], labels: &[u8]) -> Result<f32, Error> {
     if logits.len() != labels.len() {
         return Err(Error::Shape);
     }
-    Ok(kernel::row_state(logits, Dense::new(labels))?.loss())
+    kernel::row_loss(logits, Dense::new(labels))
 }
 
 /// The loss and its gradient, fused: one exp per logit.
@@ -57,13 +57,13 @@ pub fn loss_grad(
     check(shape, logits.len(), labels.len(), out_len, reduction)?;
     shape.check_len(grad.len())?;
     let scale = reduction.grad_scale(shape.rows)?;
-    let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
+    let mut reducer = Reducer::new(reduction, shape.rows, loss_out.unwrap_or(&mut []));
     let c = shape.classes;
     for r in 0..shape.rows {
         let (x, y, g) = (row(logits, r, c), row(labels, r, c), row_mut(grad, r, c));
-        reducer.push(r, kernel::row_grad(x, Dense::new(y), scale, g)?.loss());
+        reducer.push(r, kernel::row_loss_grad(x, Dense::new(y), scale, g)?);
     }
-    reducer.finish(shape.rows);
+    reducer.finish();
     Ok(())
 }
 
@@ -79,12 +79,12 @@ pub fn loss_grad_in_place(
     let out_len = out_len(&loss_out, reduction, shape.rows);
     check(shape, logits_then_grad.len(), labels.len(), out_len, reduction)?;
     let scale = reduction.grad_scale(shape.rows)?;
-    let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
+    let mut reducer = Reducer::new(reduction, shape.rows, loss_out.unwrap_or(&mut []));
     let c = shape.classes;
     for r in 0..shape.rows {
         let (buf, y) = (row_mut(logits_then_grad, r, c), row(labels, r, c));
-        reducer.push(r, kernel::row_grad_in_place(buf, Dense::new(y), scale)?.loss());
+        reducer.push(r, kernel::row_loss_grad_in_place(buf, Dense::new(y), scale)?);
     }
-    reducer.finish(shape.rows);
+    reducer.finish();
     Ok(())
 }

@@ -140,8 +140,8 @@ impl<'a> Evaluator<'a> {
         let mut exact = 0u64;
         for r in 0..rows {
             let (x, y) = (row(logits, r, classes), row(labels, r, classes));
-            match kernel::row_state(x, Dense::new(y)) {
-                Ok(st) => loss_sum += f64::from(st.loss()),
+            match kernel::row_loss(x, Dense::new(y)) {
+                Ok(loss) => loss_sum += f64::from(loss),
                 Err(e) => {
                     // All or nothing: undo the rows already counted.
                     for k in 0..r {

@@ -105,6 +105,7 @@ struct Triangle<'a> {
 
 impl<'a> kernel::Segments for Triangle<'a> {
     type L = Sparse<'a>;
+    #[inline(always)]
     fn each(&self, mut f: impl FnMut(Range<usize>, Sparse<'a>) -> Result<(), Error>) -> Result<(), Error> {
         let mut rest = self.spans;
         for i in 0..self.len {
@@ -137,14 +138,14 @@ pub fn globalpointer_loss(
     out: &mut [f32],
 ) -> Result<(), Error> {
     let c = check(shape, logits.len(), lengths, spans.len(), offsets, out.len(), reduction)?;
-    let mut reducer = Reducer::new(reduction, out);
+    let mut reducer = Reducer::new(reduction, c.rows, out);
     for r in 0..c.rows {
         let len = lengths.get(r / shape.heads.max(1)).map_or(0, |&l| l as usize);
         let s = row_spans(spans, offsets, r, len, shape.max_len)?;
         let x = crate::batch::row(logits, r, c.row_cells);
-        reducer.push(r, kernel::segments_state(x, &Triangle { spans: s, len, max_len: shape.max_len })?.loss());
+        reducer.push(r, kernel::segments_loss(x, &Triangle { spans: s, len, max_len: shape.max_len })?);
     }
-    reducer.finish(c.rows);
+    reducer.finish();
     Ok(())
 }
 
@@ -167,16 +168,16 @@ pub fn globalpointer_loss_grad(
         return Err(Error::Shape);
     }
     let scale = reduction.grad_scale(c.rows)?;
-    let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
+    let mut reducer = Reducer::new(reduction, c.rows, loss_out.unwrap_or(&mut []));
     for r in 0..c.rows {
         let len = lengths.get(r / shape.heads.max(1)).map_or(0, |&l| l as usize);
         let s = row_spans(spans, offsets, r, len, shape.max_len)?;
         let x = crate::batch::row(logits, r, c.row_cells);
         let g = crate::batch::row_mut(grad, r, c.row_cells);
-        let state = kernel::segments_grad(x, &Triangle { spans: s, len, max_len: shape.max_len }, scale, g)?;
-        reducer.push(r, state.loss());
+        let loss = kernel::segments_loss_grad(x, &Triangle { spans: s, len, max_len: shape.max_len }, scale, g)?;
+        reducer.push(r, loss);
     }
-    reducer.finish(c.rows);
+    reducer.finish();
     Ok(())
 }
 
@@ -194,14 +195,14 @@ pub fn globalpointer_loss_grad_in_place(
     let out = out_len(&loss_out, reduction, shape.rows().unwrap_or(0));
     let c = check(shape, logits_then_grad.len(), lengths, spans.len(), offsets, out, reduction)?;
     let scale = reduction.grad_scale(c.rows)?;
-    let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
+    let mut reducer = Reducer::new(reduction, c.rows, loss_out.unwrap_or(&mut []));
     for r in 0..c.rows {
         let len = lengths.get(r / shape.heads.max(1)).map_or(0, |&l| l as usize);
         let s = row_spans(spans, offsets, r, len, shape.max_len)?;
         let b = crate::batch::row_mut(logits_then_grad, r, c.row_cells);
-        let state = kernel::segments_grad_in_place(b, &Triangle { spans: s, len, max_len: shape.max_len }, scale)?;
-        reducer.push(r, state.loss());
+        let loss = kernel::segments_loss_grad_in_place(b, &Triangle { spans: s, len, max_len: shape.max_len }, scale)?;
+        reducer.push(r, loss);
     }
-    reducer.finish(c.rows);
+    reducer.finish();
     Ok(())
 }

@@ -260,30 +260,43 @@ struct Sums {
 
 /// What one exp pass found.
 struct Pass {
-    neg: f32,
-    pos: f32,
+    /// The two sums, in the pass's frame.
+    neg: f64,
+    pos: f64,
     has_neg: bool,
     has_pos: bool,
     labels_ok: bool,
 }
 
 impl Pass {
-    /// The row state if the fast (shift 0) sums are exact; `None` if the row
-    /// must be redone shifted (or holds a bad value).
-    fn fast_state(&self) -> Option<Stream> {
-        let group = |present: bool, sum: f32| match present {
-            false => Some(Lse::EMPTY),
-            true if (FAST_MIN..=FAST_MAX).contains(&sum) => Some(Lse::new(0.0, sum)),
-            true => None,
-        };
-        if !self.labels_ok {
-            return None;
-        }
-        Some(Stream { neg: group(self.has_neg, self.neg)?, pos: group(self.has_pos, self.pos)? })
+    /// Whether the fast (shift 0) sums are exact: valid labels and each
+    /// present group's sum within `[FAST_MIN, FAST_MAX]` (NaN, from a
+    /// non-finite logit, is not). Otherwise the row is redone shifted (or
+    /// holds a bad value).
+    #[inline(always)]
+    fn fast_ok(&self) -> bool {
+        let ok = |present: bool, sum: f64| !present || (f64::from(FAST_MIN)..=f64::from(FAST_MAX)).contains(&sum);
+        self.labels_ok && ok(self.has_neg, self.neg) && ok(self.has_pos, self.pos)
+    }
+
+    /// The row state of a fast pass (when [`Pass::fast_ok`]).
+    #[inline(always)]
+    fn fast_state(&self) -> Stream {
+        let group = |present: bool, sum: f64| if present { Lse::new(0.0, sum as f32) } else { Lse::EMPTY };
+        Stream { neg: group(self.has_neg, self.neg), pos: group(self.has_pos, self.pos) }
+    }
+
+    /// The loss of a fast pass (when [`Pass::fast_ok`]): `log((1 + a)(1 + b))`
+    /// as one `log1p` of `a + b + ab`, from the `f64` sums (an absent group's
+    /// sum is 0), rounded once.
+    #[inline(always)]
+    fn fast_loss(&self) -> f32 {
+        let (a, b) = (self.neg, self.pos);
+        crate::lse::log1p_f64(a + b + a * b)
     }
 
     fn shifted_state(&self, neg_max: f32, pos_max: f32) -> Stream {
-        Stream { neg: Lse::new(neg_max, self.neg), pos: Lse::new(pos_max, self.pos) }
+        Stream { neg: Lse::new(neg_max, self.neg as f32), pos: Lse::new(pos_max, self.pos as f32) }
     }
 }
 
@@ -292,8 +305,10 @@ impl Sums {
         Sums {
             neg: [V::ZERO; H],
             pos: [V::ZERO; H],
-            neg_total: 0.0,
-            pos_total: 0.0,
+            // -0.0: the first block's `total + x` is `x` exactly, so a
+            // short row's single flush folds to a conversion.
+            neg_total: -0.0,
+            pos_total: -0.0,
             labels: u8x16::ZERO,
             any_neg: u8x16::splat(u8::MAX),
             any_pos: u8x16::splat(u8::MAX),
@@ -346,8 +361,8 @@ impl Sums {
     fn finish(&mut self) -> Pass {
         self.flush();
         Pass {
-            neg: self.neg_total as f32,
-            pos: self.pos_total as f32,
+            neg: self.neg_total,
+            pos: self.pos_total,
             has_neg: self.any_neg.simd_eq(u8x16::ZERO).any(),
             has_pos: self.any_pos.simd_eq(u8x16::ZERO).any(),
             labels_ok: labels_valid(self.labels),
@@ -510,12 +525,14 @@ pub(crate) struct Whole<L>(pub usize, pub L);
 
 impl<L: Labels> Segments for Whole<L> {
     type L = L;
+    #[inline(always)]
     fn each(&self, mut f: impl FnMut(Range<usize>, L) -> Result<(), Error>) -> Result<(), Error> {
         f(0..self.0, self.1.clone())
     }
 }
 
 /// One exp pass over every segment into one accumulator.
+#[inline(always)]
 fn pass<const SHIFTED: bool>(row: &[f32], segs: &impl Segments, shifts: Shifts) -> Result<Pass, Error> {
     let mut acc = Sums::new();
     segs.each(|r, l| {
@@ -528,6 +545,7 @@ fn pass<const SHIFTED: bool>(row: &[f32], segs: &impl Segments, shifts: Shifts) 
 /// [`pass`], storing the signed terms into `grad` (as long as `row`) and
 /// zeroing the cells between and after the segments as it goes (while they
 /// are in cache), so that every cell of `grad` is written.
+#[inline(always)]
 fn pass_store<const SHIFTED: bool>(
     row: &[f32],
     segs: &impl Segments,
@@ -565,30 +583,30 @@ fn row_maxima(row: &[f32], segs: &impl Segments) -> Result<(f32, f32), Error> {
     Ok((mn, mp))
 }
 
-/// The loss state of a row made of segments.
+/// The loss state of a row made of segments (for the streaming API).
 pub(crate) fn segments_state(row: &[f32], segs: &impl Segments) -> Result<Stream, Error> {
-    if let Some(state) = pass::<false>(row, segs, Shifts::new(0.0, 0.0))?.fast_state() {
-        return Ok(state);
+    let fast = pass::<false>(row, segs, Shifts::new(0.0, 0.0))?;
+    if fast.fast_ok() {
+        return Ok(fast.fast_state());
     }
     let (mn, mp) = row_maxima(row, segs)?;
     Ok(pass::<true>(row, segs, Shifts::new(mn, mp))?.shifted_state(mn, mp))
 }
 
-/// Loss state and gradient (times `scale`) of a row made of segments; `grad`
-/// is as long as `row`, and is 0 outside the segments.
-pub(crate) fn segments_grad(row: &[f32], segs: &impl Segments, scale: f32, grad: &mut [f32]) -> Result<Stream, Error> {
-    let state = match pass_store::<false>(row, segs, Shifts::new(0.0, 0.0), grad)?.fast_state() {
-        Some(state) => state,
-        None => {
-            let (mn, mp) = row_maxima(row, segs)?;
-            pass_store::<true>(row, segs, Shifts::new(mn, mp), grad)?.shifted_state(mn, mp)
-        }
-    };
-    scale_segments(grad, segs, state, scale)?;
-    Ok(state)
+/// The loss of a row made of segments. Only an `f32` comes back (a 16-byte
+/// state returned through memory cost a store-forwarding stall on short
+/// rows), and the fast path finishes from its `f64` sums directly.
+pub(crate) fn segments_loss(row: &[f32], segs: &impl Segments) -> Result<f32, Error> {
+    let fast = pass::<false>(row, segs, Shifts::new(0.0, 0.0))?;
+    if fast.fast_ok() {
+        return Ok(fast.fast_loss());
+    }
+    let (mn, mp) = row_maxima(row, segs)?;
+    Ok(pass::<true>(row, segs, Shifts::new(mn, mp))?.shifted_state(mn, mp).loss())
 }
 
 /// [`scale_terms`] over the segments of a row only.
+#[inline(always)]
 fn scale_segments(grad: &mut [f32], segs: &impl Segments, state: Stream, scale: f32) -> Result<(), Error> {
     let (fneg, fpos) = (state.neg.grad_factor(scale), state.pos.grad_factor(scale));
     segs.each(|r, _| {
@@ -597,9 +615,28 @@ fn scale_segments(grad: &mut [f32], segs: &impl Segments, state: Stream, scale: 
     })
 }
 
+/// The loss of a row made of segments and its gradient (times `scale`);
+/// `grad` is as long as `row`, and is 0 outside the segments.
+pub(crate) fn segments_loss_grad(
+    row: &[f32],
+    segs: &impl Segments,
+    scale: f32,
+    grad: &mut [f32],
+) -> Result<f32, Error> {
+    let fast = pass_store::<false>(row, segs, Shifts::new(0.0, 0.0), grad)?;
+    if fast.fast_ok() {
+        scale_segments(grad, segs, fast.fast_state(), scale)?;
+        return Ok(fast.fast_loss());
+    }
+    let (mn, mp) = row_maxima(row, segs)?;
+    let state = pass_store::<true>(row, segs, Shifts::new(mn, mp), grad)?.shifted_state(mn, mp);
+    scale_segments(grad, segs, state, scale)?;
+    Ok(state.loss())
+}
+
 /// [`segments_grad`] with the gradient written over the logits (always the
-/// shifted path: the logits are gone once written over).
-pub(crate) fn segments_grad_in_place(buf: &mut [f32], segs: &impl Segments, scale: f32) -> Result<Stream, Error> {
+/// shifted path: the logits are gone once written over); returns the loss.
+pub(crate) fn segments_loss_grad_in_place(buf: &mut [f32], segs: &impl Segments, scale: f32) -> Result<f32, Error> {
     let (mn, mp) = row_maxima(buf, segs)?;
     let shifts = Shifts::new(mn, mp);
     let mut acc = Sums::new();
@@ -613,12 +650,17 @@ pub(crate) fn segments_grad_in_place(buf: &mut [f32], segs: &impl Segments, scal
     zero(buf, done..buf.len());
     let state = acc.finish().shifted_state(mn, mp);
     scale_segments(buf, segs, state, scale)?;
-    Ok(state)
+    Ok(state.loss())
 }
 
-/// The loss state of one row (`logits.len()` cells).
+/// The loss state of one row (`logits.len()` cells), for the streaming API.
 pub(crate) fn row_state(logits: &[f32], labels: impl Labels) -> Result<Stream, Error> {
     segments_state(logits, &Whole(logits.len(), labels))
+}
+
+/// The loss of one row.
+pub(crate) fn row_loss(logits: &[f32], labels: impl Labels) -> Result<f32, Error> {
+    segments_loss(logits, &Whole(logits.len(), labels))
 }
 
 /// Multiplies the stored signed terms by their group's factor.
@@ -634,14 +676,13 @@ pub(crate) fn scale_terms(grad: &mut [f32], neg_factor: f32, pos_factor: f32) {
     }
 }
 
-/// Loss state and gradient (times `scale`) of one row; `grad` is as long as
-/// `logits`.
-pub(crate) fn row_grad(logits: &[f32], labels: impl Labels, scale: f32, grad: &mut [f32]) -> Result<Stream, Error> {
-    segments_grad(logits, &Whole(logits.len(), labels), scale, grad)
+/// The loss of one row and its gradient (times `scale`); `grad` is as long
+/// as `logits`.
+pub(crate) fn row_loss_grad(logits: &[f32], labels: impl Labels, scale: f32, grad: &mut [f32]) -> Result<f32, Error> {
+    segments_loss_grad(logits, &Whole(logits.len(), labels), scale, grad)
 }
 
-/// [`row_grad`] with the gradient written over the logits.
-pub(crate) fn row_grad_in_place(buf: &mut [f32], labels: impl Labels, scale: f32) -> Result<Stream, Error> {
-    let segs = Whole(buf.len(), labels);
-    segments_grad_in_place(buf, &segs, scale)
+/// [`row_loss_grad`] with the gradient written over the logits.
+pub(crate) fn row_loss_grad_in_place(buf: &mut [f32], labels: impl Labels, scale: f32) -> Result<f32, Error> {
+    segments_loss_grad_in_place(buf, &Whole(buf.len(), labels), scale)
 }

@@ -228,11 +228,11 @@ pub fn soft_loss(
     out: &mut [f32],
 ) -> Result<(), Error> {
     check(shape, logits.len(), targets.len(), out.len(), reduction)?;
-    let mut reducer = Reducer::new(reduction, out);
+    let mut reducer = Reducer::new(reduction, shape.rows, out);
     for r in 0..shape.rows {
         reducer.push(r, row_state(row(logits, r, shape.classes), row(targets, r, shape.classes))?.loss());
     }
-    reducer.finish(shape.rows);
+    reducer.finish();
     Ok(())
 }
 
@@ -249,12 +249,12 @@ pub fn soft_loss_grad(
     check(shape, logits.len(), targets.len(), out, reduction)?;
     shape.check_len(grad.len())?;
     let scale = reduction.grad_scale(shape.rows)?;
-    let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
+    let mut reducer = Reducer::new(reduction, shape.rows, loss_out.unwrap_or(&mut []));
     let c = shape.classes;
     for r in 0..shape.rows {
         reducer.push(r, row_grad(row(logits, r, c), row(targets, r, c), scale, row_mut(grad, r, c))?.loss());
     }
-    reducer.finish(shape.rows);
+    reducer.finish();
     Ok(())
 }
 
@@ -269,12 +269,12 @@ pub fn soft_loss_grad_in_place(
     let out = out_len(&loss_out, reduction, shape.rows);
     check(shape, logits_then_grad.len(), targets.len(), out, reduction)?;
     let scale = reduction.grad_scale(shape.rows)?;
-    let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
+    let mut reducer = Reducer::new(reduction, shape.rows, loss_out.unwrap_or(&mut []));
     let c = shape.classes;
     for r in 0..shape.rows {
         reducer.push(r, row_grad_in_place(row_mut(logits_then_grad, r, c), row(targets, r, c), scale)?.loss());
     }
-    reducer.finish(shape.rows);
+    reducer.finish();
     Ok(())
 }
 

@@ -55,12 +55,12 @@ pub fn sparse_loss(
     out: &mut [f32],
 ) -> Result<(), Error> {
     check_sparse(shape, logits.len(), positives.len(), offsets, out.len(), reduction)?;
-    let mut reducer = Reducer::new(reduction, out);
+    let mut reducer = Reducer::new(reduction, shape.rows, out);
     for r in 0..shape.rows {
         let p = row_positives(positives, offsets, r, shape.classes)?;
-        reducer.push(r, kernel::row_state(row(logits, r, shape.classes), Sparse::new(p, 0))?.loss());
+        reducer.push(r, kernel::row_loss(row(logits, r, shape.classes), Sparse::new(p, 0))?);
     }
-    reducer.finish(shape.rows);
+    reducer.finish();
     Ok(())
 }
 
@@ -79,14 +79,14 @@ pub fn sparse_loss_grad(
     check_sparse(shape, logits.len(), positives.len(), offsets, out, reduction)?;
     shape.check_len(grad.len())?;
     let scale = reduction.grad_scale(shape.rows)?;
-    let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
+    let mut reducer = Reducer::new(reduction, shape.rows, loss_out.unwrap_or(&mut []));
     let c = shape.classes;
     for r in 0..shape.rows {
         let p = row_positives(positives, offsets, r, c)?;
         let (x, g) = (row(logits, r, c), row_mut(grad, r, c));
-        reducer.push(r, kernel::row_grad(x, Sparse::new(p, 0), scale, g)?.loss());
+        reducer.push(r, kernel::row_loss_grad(x, Sparse::new(p, 0), scale, g)?);
     }
-    reducer.finish(shape.rows);
+    reducer.finish();
     Ok(())
 }
 
@@ -102,12 +102,12 @@ pub fn sparse_loss_grad_in_place(
     let out = out_len(&loss_out, reduction, shape.rows);
     check_sparse(shape, logits_then_grad.len(), positives.len(), offsets, out, reduction)?;
     let scale = reduction.grad_scale(shape.rows)?;
-    let mut reducer = Reducer::new(reduction, loss_out.unwrap_or(&mut []));
+    let mut reducer = Reducer::new(reduction, shape.rows, loss_out.unwrap_or(&mut []));
     let c = shape.classes;
     for r in 0..shape.rows {
         let p = row_positives(positives, offsets, r, c)?;
-        reducer.push(r, kernel::row_grad_in_place(row_mut(logits_then_grad, r, c), Sparse::new(p, 0), scale)?.loss());
+        reducer.push(r, kernel::row_loss_grad_in_place(row_mut(logits_then_grad, r, c), Sparse::new(p, 0), scale)?);
     }
-    reducer.finish(shape.rows);
+    reducer.finish();
     Ok(())
 }

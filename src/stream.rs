@@ -63,6 +63,7 @@ impl Stream {
     }
 
     /// The loss of the classes seen so far.
+    #[inline]
     pub fn loss(&self) -> f32 {
         // With both sums unshifted (the kernels' fast path), one `log1p` of
         // `(1 + a)(1 + b) - 1 = a + b + ab` (formed in f64: no cancellation,
