@@ -105,18 +105,38 @@ struct Triangle<'a> {
 
 impl<'a> kernel::Segments for Triangle<'a> {
     type L = Sparse<'a>;
+    type Iter = Lines<'a>;
     #[inline(always)]
-    fn each(&self, mut f: impl FnMut(Range<usize>, Sparse<'a>) -> Result<(), Error>) -> Result<(), Error> {
-        let mut rest = self.spans;
-        for i in 0..self.len {
-            let line_end = (i + 1) * self.max_len;
-            let n = rest.iter().take_while(|&&c| (c as usize) < line_end).count();
-            let (mine, later) = rest.split_at_checked(n).ok_or(Error::Index)?;
-            rest = later;
-            let start = i * self.max_len + i;
-            f(start..i * self.max_len + self.len, Sparse::new(mine, start))?;
+    fn segments(&self) -> Lines<'a> {
+        Lines { rest: self.spans, i: 0, len: self.len, max_len: self.max_len }
+    }
+}
+
+/// The lines of a [`Triangle`], each with the spans that fall in it.
+struct Lines<'a> {
+    rest: &'a [u32],
+    i: usize,
+    len: usize,
+    max_len: usize,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (Range<usize>, Sparse<'a>);
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.i >= self.len {
+            return None;
         }
-        Ok(())
+        let (i, m) = (self.i, self.max_len);
+        self.i += 1;
+        let line_end = (i + 1) * m;
+        let n = self.rest.iter().take_while(|&&c| (c as usize) < line_end).count();
+        // `n <= rest.len()`, so the split always succeeds.
+        let (mine, later) = self.rest.split_at_checked(n).unwrap_or((self.rest, &[]));
+        self.rest = later;
+        let start = i * m + i;
+        Some((start..i * m + self.len, Sparse::new(mine, start)))
     }
 }
 

@@ -513,11 +513,16 @@ fn lane_max(v: V) -> f32 {
 /// GlobalPointer row is one segment per line of its valid triangle. All
 /// segments of a row share one accumulator, so a row is finished (checked,
 /// reduced, and if need be redone shifted) once, however many segments it has.
+///
+/// The segments come as an iterator, not through a callback: a closure
+/// between a pass and its accumulator was not always inlined (AVX2 build),
+/// which put the running sums in memory.
 pub(crate) trait Segments {
     /// The labels of one segment.
     type L: Labels;
-    /// Calls `f` on each segment in order; stops at the first error.
-    fn each(&self, f: impl FnMut(Range<usize>, Self::L) -> Result<(), Error>) -> Result<(), Error>;
+    /// The segments, in order.
+    type Iter: Iterator<Item = (Range<usize>, Self::L)>;
+    fn segments(&self) -> Self::Iter;
 }
 
 /// A whole row as one segment.
@@ -525,9 +530,10 @@ pub(crate) struct Whole<L>(pub usize, pub L);
 
 impl<L: Labels> Segments for Whole<L> {
     type L = L;
+    type Iter = core::iter::Once<(Range<usize>, L)>;
     #[inline(always)]
-    fn each(&self, mut f: impl FnMut(Range<usize>, L) -> Result<(), Error>) -> Result<(), Error> {
-        f(0..self.0, self.1.clone())
+    fn segments(&self) -> Self::Iter {
+        core::iter::once((0..self.0, self.1.clone()))
     }
 }
 
@@ -535,10 +541,9 @@ impl<L: Labels> Segments for Whole<L> {
 #[inline(always)]
 fn pass<const SHIFTED: bool>(row: &[f32], segs: &impl Segments, shifts: Shifts) -> Result<Pass, Error> {
     let mut acc = Sums::new();
-    segs.each(|r, l| {
+    for (r, l) in segs.segments() {
         sums::<SHIFTED>(&mut acc, row.get(r).ok_or(Error::Shape)?, l, shifts);
-        Ok(())
-    })?;
+    }
     Ok(acc.finish())
 }
 
@@ -554,13 +559,12 @@ fn pass_store<const SHIFTED: bool>(
 ) -> Result<Pass, Error> {
     let mut acc = Sums::new();
     let mut done = 0;
-    segs.each(|r, l| {
+    for (r, l) in segs.segments() {
         zero(grad, done..r.start);
         done = r.end;
         let x = row.get(r.clone()).ok_or(Error::Shape)?;
         sums_store::<SHIFTED>(&mut acc, x, l, shifts, grad.get_mut(r).ok_or(Error::Shape)?);
-        Ok(())
-    })?;
+    }
     zero(grad, done..grad.len());
     Ok(acc.finish())
 }
@@ -575,11 +579,10 @@ fn zero(buf: &mut [f32], range: Range<usize>) {
 /// The maxima of a row's two groups over all its segments (validating).
 fn row_maxima(row: &[f32], segs: &impl Segments) -> Result<(f32, f32), Error> {
     let (mut mn, mut mp) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
-    segs.each(|r, l| {
+    for (r, l) in segs.segments() {
         let (a, b) = maxima(row.get(r).ok_or(Error::Shape)?, l)?;
         (mn, mp) = (mn.max(a), mp.max(b));
-        Ok(())
-    })?;
+    }
     Ok((mn, mp))
 }
 
@@ -609,10 +612,10 @@ pub(crate) fn segments_loss(row: &[f32], segs: &impl Segments) -> Result<f32, Er
 #[inline(always)]
 fn scale_segments(grad: &mut [f32], segs: &impl Segments, state: Stream, scale: f32) -> Result<(), Error> {
     let (fneg, fpos) = (state.neg.grad_factor(scale), state.pos.grad_factor(scale));
-    segs.each(|r, _| {
+    for (r, _) in segs.segments() {
         scale_terms(grad.get_mut(r).ok_or(Error::Shape)?, fneg, fpos);
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// The loss of a row made of segments and its gradient (times `scale`);
@@ -641,12 +644,11 @@ pub(crate) fn segments_loss_grad_in_place(buf: &mut [f32], segs: &impl Segments,
     let shifts = Shifts::new(mn, mp);
     let mut acc = Sums::new();
     let mut done = 0;
-    segs.each(|r, l| {
+    for (r, l) in segs.segments() {
         zero(buf, done..r.start);
         done = r.end;
         sums_in_place(&mut acc, buf.get_mut(r).ok_or(Error::Shape)?, l, shifts);
-        Ok(())
-    })?;
+    }
     zero(buf, done..buf.len());
     let state = acc.finish().shifted_state(mn, mp);
     scale_segments(buf, segs, state, scale)?;
