@@ -6,10 +6,10 @@
 //! Cells labelled [`IGNORE`](crate::IGNORE) are left out of every count and
 //! of the loss.
 
-use wide::{f32x8, u8x16};
+use wide::u8x16;
 
 use crate::batch::row;
-use crate::kernel::{self, Dense};
+use crate::kernel::{self, Dense, H, I, STEP, V};
 use crate::{Error, IGNORE, Shape};
 
 /// Confusion counts of one class.
@@ -131,28 +131,33 @@ impl<'a> Evaluator<'a> {
         shape.check_len(logits.len())?;
         shape.check_len(labels.len())?;
         let threshold = self.totals.threshold;
-        // Every counted cell starts as a true negative (one add per class per
-        // batch); a row's pass then moves only its other cells (predicted
-        // positive, labelled positive, or ignored), which SIMD finds 16 at a
-        // time. Most cells of a multi-label batch are true negatives.
-        add_true_negatives(self.counts, rows as u64, true);
+        // The rows go in chunks: the loss of each row of a chunk first (which
+        // validates them), then the chunk's counts, while it is in cache.
+        open_batch(self.counts, rows as u64);
         let mut loss_sum = 0.0f64;
         let mut exact = 0u64;
-        for r in 0..rows {
-            let (x, y) = (row(logits, r, classes), row(labels, r, classes));
-            match kernel::row_loss(x, Dense::new(y)) {
-                Ok(loss) => loss_sum += f64::from(loss),
-                Err(e) => {
-                    // All or nothing: undo the rows already counted.
-                    for k in 0..r {
-                        count_row(self.counts, row(logits, k, classes), row(labels, k, classes), threshold, false);
+        let mut first = 0;
+        while first < rows {
+            let n = (rows - first).min(CHUNK);
+            for r in first..first + n {
+                match kernel::row_loss(row(logits, r, classes), Dense::new(row(labels, r, classes))) {
+                    Ok(loss) => loss_sum += f64::from(loss),
+                    Err(e) => {
+                        // All or nothing: take back the chunks already counted.
+                        let mut done = 0;
+                        while done < first {
+                            count_chunk(self.counts, logits, labels, done, CHUNK, threshold, true);
+                            done += CHUNK;
+                        }
+                        undo_open_batch(self.counts, rows as u64);
+                        return Err(e);
                     }
-                    add_true_negatives(self.counts, rows as u64, false);
-                    return Err(e);
                 }
             }
-            exact += u64::from(count_row(self.counts, x, y, threshold, true));
+            exact += count_chunk(self.counts, logits, labels, first, n, threshold, false);
+            first += n;
         }
+        close_batch(self.counts);
         self.totals.rows += rows as u64;
         self.totals.exact += exact;
         self.totals.loss_sum += loss_sum;
@@ -165,75 +170,149 @@ impl<'a> Evaluator<'a> {
     }
 }
 
-/// Adds `n` to (or, with `add == false`, removes it from) every class's
-/// true negatives.
-fn add_true_negatives(counts: &mut [ClassCounts], n: u64, add: bool) {
+// How the counts are kept up to date.
+//
+// Between updates every class satisfies `TP + FP + FN + TN = counted cells`.
+// During an update only true positives, false positives, false negatives
+// and ignored cells are counted; the true negatives are settled per batch:
+// `open_batch` adds `rows + (TP + FP + FN)` (the sums before the batch) to
+// `TN`, each ignored cell takes 1 off it, and `close_batch` subtracts
+// `TP + FP + FN` (the sums after), which leaves `TN += rows - ignored -
+// (new TP + FP + FN)`. All in wrapping arithmetic, so the intermediate
+// values never matter.
+
+fn open_batch(counts: &mut [ClassCounts], rows: u64) {
     for c in counts.iter_mut() {
-        c.true_neg = if add { c.true_neg.wrapping_add(n) } else { c.true_neg.wrapping_sub(n) };
+        c.true_neg = c.true_neg.wrapping_add(rows).wrapping_add(seen(c));
     }
 }
 
-/// Bit `k` set where lane `k` of `m` is set.
-fn bits(m: f32x8) -> u32 {
-    m.to_bitmask()
+/// Takes back an [`open_batch`] once the batch's counts are taken back too.
+fn undo_open_batch(counts: &mut [ClassCounts], rows: u64) {
+    for c in counts.iter_mut() {
+        c.true_neg = c.true_neg.wrapping_sub(rows).wrapping_sub(seen(c));
+    }
 }
 
-/// Moves one validated row's cells that are not true negatives out of
-/// `true_neg` into their own count (or back, with `add == false`); returns
-/// whether the row was predicted exactly right.
-fn count_row(counts: &mut [ClassCounts], x: &[f32], y: &[u8], threshold: f32, add: bool) -> bool {
-    let thr = f32x8::splat(threshold);
-    // +1 to add the row, -1 (mod 2^64) to take it back.
-    let d: u64 = if add { 1 } else { u64::MAX };
-    let mut wrong = 0u64;
-    // 64 cells at a time: their masks are built 8 lanes at a time, then the
-    // few cells to move are visited bit by bit (one unpredictable loop exit
-    // per 64 cells rather than per 16).
-    let mut visit = |base: usize, xs: &[f32; 64], ls: &[u8; 64]| {
-        let (mut pred, mut pos, mut ign) = (0u64, 0u64, 0u64);
-        let (xc, _) = xs.as_chunks::<8>();
-        for (s, x8) in xc.iter().enumerate() {
-            pred |= u64::from(bits(f32x8::new(*x8).simd_gt(thr))) << (8 * s);
-        }
-        let (lc, _) = ls.as_chunks::<16>();
-        for (s, l16) in lc.iter().enumerate() {
-            let lab = u8x16::new(*l16);
-            pos |= u64::from(lab.simd_eq(u8x16::splat(1)).to_bitmask()) << (16 * s);
-            ign |= u64::from(lab.simd_eq(u8x16::splat(IGNORE)).to_bitmask()) << (16 * s);
-        }
-        wrong |= ((pred & !pos) | (!pred & pos)) & !ign;
-        let mut todo = pred | pos | ign;
-        while todo != 0 {
-            let k = todo.trailing_zeros();
-            todo &= todo - 1;
-            let Some(c) = counts.get_mut(base + k as usize) else { break };
-            // Branch-free (predictions and labels are as good as random to
-            // the branch predictor): the cell leaves the true negatives and
-            // joins at most one of the other counts.
-            let valid = u64::from(ign >> k & 1 == 0);
-            let (p, q) = ((pred >> k & 1) & valid, (pos >> k & 1) & valid);
-            let both = p & q;
-            c.true_pos = c.true_pos.wrapping_add(both.wrapping_mul(d));
-            c.false_pos = c.false_pos.wrapping_add((p - both).wrapping_mul(d));
-            c.false_neg = c.false_neg.wrapping_add((q - both).wrapping_mul(d));
-            c.true_neg = c.true_neg.wrapping_sub(d);
-        }
-    };
-    let (xc, xt) = x.as_chunks::<64>();
-    let (lc, lt) = y.as_chunks::<64>();
+fn close_batch(counts: &mut [ClassCounts]) {
+    for c in counts.iter_mut() {
+        c.true_neg = c.true_neg.wrapping_sub(seen(c));
+    }
+}
+
+/// `TP + FP + FN` of a class.
+fn seen(c: &ClassCounts) -> u64 {
+    c.true_pos.wrapping_add(c.false_pos).wrapping_add(c.false_neg)
+}
+
+/// Rows counted together by [`count_chunk`].
+const CHUNK: usize = 32;
+
+/// Per-lane counts of one block of 16 classes over a chunk of rows.
+#[derive(Clone, Copy)]
+struct LaneCounts {
+    true_pos: [I; H],
+    false_pos: [I; H],
+    false_neg: [I; H],
+    ignored: [I; H],
+}
+
+/// Adds `1` to each lane where `mask` is set (a set lane is `-1` as `i32`).
+#[inline(always)]
+fn tally(count: I, mask: V) -> I {
+    count - wide::bytemuck::cast::<V, I>(mask)
+}
+
+/// The counts of 16 lanes as an array.
+#[inline(always)]
+fn lanes(v: [I; H]) -> [i32; STEP] {
+    wide::bytemuck::cast(v.map(|v| v.to_array()))
+}
+
+/// Counts rows `first .. first + n` (`n <= CHUNK`, rows already validated)
+/// into `counts`, adding them (or, with `undo`, taking them back); returns
+/// how many of them were predicted exactly right.
+///
+/// The chunk is read block of 16 classes by block, each block down the
+/// rows (column-major): the counts of a block stay in vector registers over
+/// the chunk, one vector add per count per 16 cells whatever the predictions
+/// are, and reach the caller's `u64` counts once per chunk.
+fn count_chunk(
+    counts: &mut [ClassCounts],
+    logits: &[f32],
+    labels: &[u8],
+    first: usize,
+    n: usize,
+    threshold: f32,
+    undo: bool,
+) -> u64 {
+    let classes = counts.len();
+    let cells = first * classes..(first + n) * classes;
+    let (Some(xs), Some(ys)) = (logits.get(cells.clone()), labels.get(cells)) else { return 0 };
+    if classes == 0 {
+        return n as u64;
+    }
+    let thr = V::splat(threshold);
+    // Bit `k` of `wrong[r]`: cell `k` of some block of row `r` is wrong.
+    let mut wrong = [0u32; CHUNK];
     let mut base = 0;
-    for (xs, ls) in xc.iter().zip(lc) {
-        visit(base, xs, ls);
-        base += 64;
+    while base < classes {
+        let width = (classes - base).min(STEP);
+        let zero = [I::ZERO; H];
+        let mut acc = LaneCounts { true_pos: zero, false_pos: zero, false_neg: zero, ignored: zero };
+        let rows = xs.chunks_exact(classes).zip(ys.chunks_exact(classes)).zip(wrong.iter_mut());
+        for ((xr, yr), w) in rows {
+            let (x, y) = block(xr, yr, base, width);
+            let masks = kernel::unpack(u8x16::new(y));
+            let s = kernel::load(&x);
+            for h in 0..H {
+                let kernel::Masks { neg, pos } = masks[h];
+                let valid = neg | pos;
+                let pred = s[h].simd_gt(thr) & valid;
+                acc.true_pos[h] = tally(acc.true_pos[h], pred & pos);
+                acc.false_pos[h] = tally(acc.false_pos[h], pred & neg);
+                acc.false_neg[h] = tally(acc.false_neg[h], pos & !pred);
+                acc.ignored[h] = tally(acc.ignored[h], !valid);
+                *w |= ((pred ^ pos) & valid).to_bitmask();
+            }
+        }
+        if undo {
+            let neg = |v: [I; H]| v.map(|v| I::ZERO - v);
+            acc = LaneCounts {
+                true_pos: neg(acc.true_pos),
+                false_pos: neg(acc.false_pos),
+                false_neg: neg(acc.false_neg),
+                ignored: neg(acc.ignored),
+            };
+        }
+        let (tp, fp, fneg, ign) = (lanes(acc.true_pos), lanes(acc.false_pos), lanes(acc.false_neg), lanes(acc.ignored));
+        // Sign-extended and added modulo 2^64: a negative count takes back.
+        let wide_add = |to: u64, v: i32| to.wrapping_add(i64::from(v) as u64);
+        let lanes = tp.into_iter().zip(fp).zip(fneg).zip(ign);
+        for (c, (((tp, fp), fneg), ign)) in counts.iter_mut().skip(base).take(width).zip(lanes) {
+            c.true_pos = wide_add(c.true_pos, tp);
+            c.false_pos = wide_add(c.false_pos, fp);
+            c.false_neg = wide_add(c.false_neg, fneg);
+            c.true_neg = wide_add(c.true_neg, -ign);
+        }
+        base += STEP;
     }
-    if !xt.is_empty() {
-        let mut xs = [0.0f32; 64];
-        let mut ls = [IGNORE; 64];
-        xs.iter_mut().zip(xt).for_each(|(to, from)| *to = *from);
-        ls.iter_mut().zip(lt).for_each(|(to, from)| *to = *from);
-        visit(base, &xs, &ls);
+    wrong.iter().take(n).filter(|&&w| w == 0).count() as u64
+}
+
+/// Cells `base .. base + 16` of a row (`width` of them real; the rest padded
+/// as ignored).
+#[inline(always)]
+fn block(x: &[f32], y: &[u8], base: usize, width: usize) -> ([f32; STEP], [u8; STEP]) {
+    let xb = x.get(base..).unwrap_or(&[]);
+    let yb = y.get(base..).unwrap_or(&[]);
+    if let (Some(x), Some(y)) = (xb.first_chunk::<STEP>(), yb.first_chunk::<STEP>()) {
+        return (*x, *y);
     }
-    wrong == 0
+    let (mut xp, mut yp) = ([0.0f32; STEP], [IGNORE; STEP]);
+    xp.iter_mut().zip(xb).take(width).for_each(|(to, from)| *to = *from);
+    yp.iter_mut().zip(yb).take(width).for_each(|(to, from)| *to = *from);
+    (xp, yp)
 }
 
 fn ratio(a: u64, b: u64) -> f64 {

@@ -46,9 +46,11 @@ use crate::{Error, lse::Lse, stream::Stream};
 #[cfg(target_feature = "avx512f")]
 mod lanes {
     use wide::{f32x16, i8x16, i16x16, i32x16, u8x16};
-    pub(super) type V = f32x16;
+    pub(crate) type V = f32x16;
+    /// Integer lanes of the same width (counters).
+    pub(crate) type I = i32x16;
     /// Vectors per 16-logit step.
-    pub(super) const H: usize = 1;
+    pub(crate) const H: usize = 1;
     pub(super) use crate::exp::exp16 as exp;
 
     /// 16 labels as `i32` lanes (255 sign-extends to -1: neither 0 nor 1).
@@ -77,9 +79,11 @@ mod lanes {
 #[cfg(not(target_feature = "avx512f"))]
 mod lanes {
     use wide::{f32x8, i32x8, u8x16, u16x8};
-    pub(super) type V = f32x8;
+    pub(crate) type V = f32x8;
+    /// Integer lanes of the same width (counters).
+    pub(crate) type I = i32x8;
     /// Vectors per 16-logit step.
-    pub(super) const H: usize = 2;
+    pub(crate) const H: usize = 2;
     pub(super) use crate::exp::exp;
 
     /// 16 labels as two 8-lane `i32` halves.
@@ -105,10 +109,17 @@ mod lanes {
     }
 }
 
-use lanes::{H, V, exp};
+use lanes::exp;
+pub(crate) use lanes::{H, I, V};
 
 /// Logits per loop step (two vectors; one 16-byte label load).
-const STEP: usize = 16;
+pub(crate) const STEP: usize = 16;
+
+/// 16 logits as the step's vectors.
+#[inline(always)]
+pub(crate) fn load(x: &[f32; STEP]) -> [V; H] {
+    lanes::load(x)
+}
 /// Steps summed in `f32` before the block total is added in `f64`.
 const BLOCK_STEPS: usize = 32;
 /// Fast-path sums outside `[FAST_MIN, FAST_MAX]` are redone shifted.
@@ -212,9 +223,9 @@ impl Labels for Sparse<'_> {
 
 /// Lane masks of one vector.
 #[derive(Clone, Copy)]
-struct Masks {
-    neg: V,
-    pos: V,
+pub(crate) struct Masks {
+    pub(crate) neg: V,
+    pub(crate) pos: V,
 }
 
 /// The per-group shifts of the shifted path.
@@ -232,7 +243,7 @@ impl Shifts {
 
 /// Widens 16 labels into the masks of the step's vectors.
 #[inline(always)]
-fn unpack(lab: u8x16) -> [Masks; H] {
+pub(crate) fn unpack(lab: u8x16) -> [Masks; H] {
     lanes::widen(lab).map(|l| Masks { neg: lanes::eq(l, 0), pos: lanes::eq(l, 1) })
 }
 

@@ -5,6 +5,8 @@ use common::*;
 use mlcce::{ClassCounts, Error, Evaluator, Report};
 
 struct Want {
+    counts: Vec<ClassCounts>,
+    exact: u64,
     p: f64,
     r: f64,
     f1: f64,
@@ -42,7 +44,12 @@ fn ref_metrics(x: &[f32], y: &[u8], classes: usize, thr: f32) -> Want {
     }
     let f1 = |t: u64, a: u64, b: u64| if 2 * t + a + b == 0 { 0.0 } else { 2.0 * t as f64 / (2 * t + a + b) as f64 };
     let (t, a, b, n): (u64, u64, u64, u64) = (tp.iter().sum(), fp.iter().sum(), fnn.iter().sum(), tn.iter().sum());
+    let counts = (0..classes)
+        .map(|c| ClassCounts { true_pos: tp[c], false_pos: fp[c], false_neg: fnn[c], true_neg: tn[c] })
+        .collect();
     Want {
+        counts,
+        exact,
         p: if t + a == 0 { 0.0 } else { t as f64 / (t + a) as f64 },
         r: if t + b == 0 { 0.0 } else { t as f64 / (t + b) as f64 },
         f1: f1(t, a, b),
@@ -66,7 +73,7 @@ fn check(r: &Report, w: &Want, mean_loss: f64) {
 #[test]
 fn metrics_match_the_reference_and_any_batch_split() {
     let mut rng = Rng::new(51);
-    for (rows, classes) in [(1usize, 1usize), (7, 5), (20, 33), (13, 100)] {
+    for (rows, classes) in [(1usize, 1usize), (7, 5), (20, 33), (13, 100), (40, 16), (37, 47)] {
         let x = rng.logits(rows * classes, 2.0);
         let y = rng.labels(rows * classes, 0.3, 0.1);
         for thr in [0.0f32, 0.5, -1.0] {
@@ -80,7 +87,10 @@ fn metrics_match_the_reference_and_any_batch_split() {
                 ev.update(rows - cut, &x[cut * classes..], &y[cut * classes..]).unwrap();
                 let r = ev.report();
                 assert_eq!(r.rows, rows as u64);
+                assert_eq!(ev.totals().exact, want.exact, "{rows}x{classes} cut {cut}");
                 check(&r, &want, mean);
+                let _ = ev;
+                assert_eq!(counts, want.counts, "{rows}x{classes} cut {cut}");
             }
         }
     }
@@ -124,4 +134,37 @@ fn zero_rows_report_zero_and_bad_inputs_change_nothing() {
     assert_eq!(counts[0].true_pos + counts[0].true_neg + counts[0].false_pos + counts[0].false_neg, 2);
     assert_eq!(mlcce::predict(&[1.0], f32::NAN, &mut [0]), Err(Error::Argument));
     assert_eq!(mlcce::predict(&[f32::INFINITY], 0.0, &mut [0]), Err(Error::NonFinite));
+}
+
+/// A bad cell in a late row of a batch that spans several chunks of rows
+/// (the counting goes 16 rows at a time): every count and total is exactly
+/// as before, and the next good batch counts as if the bad one never came.
+#[test]
+fn failed_update_after_many_counted_rows_changes_nothing() {
+    let mut rng = Rng::new(41);
+    let (rows, classes) = (70usize, 37usize);
+    let x = rng.logits(rows * classes, 2.0);
+    let y = rng.labels(rows * classes, 0.3, 0.1);
+    let mut counts = vec![ClassCounts::default(); classes];
+    let mut ev = Evaluator::new(&mut counts, 0.25).unwrap();
+    ev.update(rows, &x, &y).unwrap();
+    let before = ev.totals();
+    for (bad_row, what) in [(69usize, "label"), (33, "label"), (17, "logit"), (0, "logit")] {
+        let (mut bx, mut by) = (x.clone(), y.clone());
+        let at = bad_row * classes + 5;
+        by[at] = if what == "label" { 3 } else { 1 };
+        if what == "logit" {
+            bx[at] = f32::INFINITY;
+        }
+        let want = if what == "label" { Error::Label } else { Error::NonFinite };
+        assert_eq!(ev.update(rows, &bx, &by), Err(want), "bad {what} in row {bad_row}");
+        assert_eq!(ev.totals(), before, "bad {what} in row {bad_row}");
+    }
+    ev.update(rows, &x, &y).unwrap();
+    let _ = ev;
+    let mut twice = x.clone();
+    twice.extend_from_slice(&x);
+    let mut twice_y = y.clone();
+    twice_y.extend_from_slice(&y);
+    assert_eq!(counts, ref_metrics(&twice, &twice_y, classes, 0.25).counts);
 }
