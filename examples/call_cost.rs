@@ -1,11 +1,13 @@
-//! Per-call cost of the short-row entry points (ns/call, best of 15 runs of
-//! 2M calls each): `cargo run --release --example call_cost -- [classes]`.
+//! Per-call cost of the dense entry points (ns/call, best of 15 runs; the
+//! minimum filters out a noisy machine's slow spells):
+//! `cargo run --release --example call_cost -- [classes] [rows]`.
 use mlcce::{Reduction, Shape};
 use std::hint::black_box;
 use std::time::Instant;
 
 fn main() {
     let classes: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(32);
+    let rows: usize = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(1);
     // The inputs of `benches/dense.rs`: logits ~ N(0, 2), 10% positives.
     let mut s = 7u64.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut unit = move || {
@@ -14,11 +16,12 @@ fn main() {
         s ^= s << 17;
         (s >> 11) as f64 / (1u64 << 53) as f64
     };
-    let logits: Vec<f32> = (0..classes).map(|_| ((unit() + unit() + unit() + unit() - 2.0) * 3.46) as f32).collect();
-    let labels: Vec<u8> = (0..classes).map(|_| u8::from(unit() < 0.1)).collect();
-    let shape = Shape::new(1, classes);
-    let mut grad = vec![0.0f32; classes];
-    let n = 2_000_000;
+    let logits: Vec<f32> =
+        (0..rows * classes).map(|_| ((unit() + unit() + unit() + unit() - 2.0) * 3.46) as f32).collect();
+    let labels: Vec<u8> = (0..rows * classes).map(|_| u8::from(unit() < 0.1)).collect();
+    let shape = Shape::new(rows, classes);
+    let mut grad = vec![0.0f32; rows * classes];
+    let n = (64_000_000 / (rows * classes)).max(4);
     let mut best = [f64::MAX; 2];
     for _ in 0..15 {
         for (k, b) in best.iter_mut().enumerate() {
@@ -36,5 +39,12 @@ fn main() {
             *b = b.min(t.elapsed().as_secs_f64() * 1e9 / n as f64);
         }
     }
-    println!("1x{classes}: loss {:.1} ns, loss_grad {:.1} ns", best[0], best[1]);
+    let rate = |ns: f64| (rows * classes) as f64 / ns;
+    println!(
+        "{rows}x{classes}: loss {:.1} ns ({:.2} G/s), loss_grad {:.1} ns ({:.2} G/s)",
+        best[0],
+        rate(best[0]),
+        best[1],
+        rate(best[1])
+    );
 }

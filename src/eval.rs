@@ -6,8 +6,6 @@
 //! Cells labelled [`IGNORE`](crate::IGNORE) are left out of every count and
 //! of the loss.
 
-use wide::u8x16;
-
 use crate::batch::row;
 use crate::kernel::{self, Dense, H, I, STEP, V};
 use crate::{Error, IGNORE, Shape};
@@ -263,7 +261,7 @@ fn count_chunk(
         let rows = xs.chunks_exact(classes).zip(ys.chunks_exact(classes)).zip(wrong.iter_mut());
         for ((xr, yr), w) in rows {
             let (x, y) = block(xr, yr, base, width);
-            let masks = kernel::unpack(u8x16::new(y));
+            let masks = kernel::unpack(kernel::bytes(&y));
             let s = kernel::load(&x);
             for h in 0..H {
                 let kernel::Masks { neg, pos } = masks[h];

@@ -49,9 +49,20 @@ mod lanes {
     pub(crate) type V = f32x16;
     /// Integer lanes of the same width (counters).
     pub(crate) type I = i32x16;
-    /// Vectors per 16-logit step.
+    /// Vectors per step.
     pub(crate) const H: usize = 1;
+    /// Logits per step: one 16-lane register.
+    pub(crate) const STEP: usize = 16;
     pub(super) use crate::exp::exp16 as exp;
+
+    /// A step's labels as bytes.
+    #[inline(always)]
+    pub(super) fn bytes(l: &[u8; STEP]) -> u8x16 {
+        u8x16::new(*l)
+    }
+
+    /// The bytes of [`bytes`] that hold labels: all.
+    pub(super) const USED: u8x16 = u8x16::new([0xff; 16]);
 
     /// 16 labels as `i32` lanes (255 sign-extends to -1: neither 0 nor 1).
     #[inline(always)]
@@ -82,14 +93,30 @@ mod lanes {
     pub(crate) type V = f32x8;
     /// Integer lanes of the same width (counters).
     pub(crate) type I = i32x8;
-    /// Vectors per 16-logit step.
-    pub(crate) const H: usize = 2;
+    /// Vectors per step.
+    pub(crate) const H: usize = 1;
+    /// Logits per step: one vector. (Two per step, as on AVX-512, left too
+    /// few of AVX2's sixteen registers for the exp's constants: the loop
+    /// reloaded them and spilled its sums, 115 instructions per 16 logits.)
+    pub(crate) const STEP: usize = 8;
     pub(super) use crate::exp::exp;
 
-    /// 16 labels as two 8-lane `i32` halves.
+    /// A step's labels as bytes, in the low half (one 8-byte load; the high
+    /// half is 0 and left out of the statistics by [`USED`]).
+    #[inline(always)]
+    pub(super) fn bytes(l: &[u8; STEP]) -> u8x16 {
+        let mut b = [0u8; 16];
+        b.iter_mut().zip(l).for_each(|(to, from)| *to = *from);
+        u8x16::new(b)
+    }
+
+    /// The bytes of [`bytes`] that hold labels.
+    pub(super) const USED: u8x16 = u8x16::new([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0]);
+
+    /// 8 labels as `i32` lanes.
     #[inline(always)]
     pub(super) fn widen(lab: u8x16) -> [i32x8; H] {
-        [i32x8::from_u16x8(u16x8::from_u8x16_low(lab)), i32x8::from_u16x8(u16x8::from_u8x16_high(lab))]
+        [i32x8::from_u16x8(u16x8::from_u8x16_low(lab))]
     }
 
     #[inline(always)]
@@ -98,24 +125,28 @@ mod lanes {
     }
 
     #[inline(always)]
-    pub(super) fn load(x: &[f32; 16]) -> [V; H] {
-        let [a, b]: [[f32; 8]; 2] = wide::bytemuck::cast(*x);
-        [f32x8::new(a), f32x8::new(b)]
+    pub(super) fn load(x: &[f32; STEP]) -> [V; H] {
+        [f32x8::new(*x)]
     }
 
     #[inline(always)]
-    pub(super) fn store(v: [V; H]) -> [f32; 16] {
-        wide::bytemuck::cast([v[0].to_array(), v[1].to_array()])
+    pub(super) fn store(v: [V; H]) -> [f32; STEP] {
+        v[0].to_array()
     }
 }
 
 use lanes::exp;
 pub(crate) use lanes::{H, I, V};
 
-/// Logits per loop step (two vectors; one 16-byte label load).
-pub(crate) const STEP: usize = 16;
+pub(crate) use lanes::STEP;
 
-/// 16 logits as the step's vectors.
+/// A step's labels as a byte vector (for [`unpack`]).
+#[inline(always)]
+pub(crate) fn bytes(l: &[u8; STEP]) -> u8x16 {
+    lanes::bytes(l)
+}
+
+/// A step's logits as its vectors.
 #[inline(always)]
 pub(crate) fn load(x: &[f32; STEP]) -> [V; H] {
     lanes::load(x)
@@ -260,12 +291,10 @@ struct Sums {
     pos: [V; H],
     neg_total: f64,
     pos_total: f64,
-    /// Lane-wise max of `label + 1` (wrapping): `<= 2` iff every label is valid.
-    labels: u8x16,
-    /// Lane-wise min of `label` (a 0 lane: some negative) and of `label ^ 1`
-    /// (a 0 lane: some positive).
-    any_neg: u8x16,
-    any_pos: u8x16,
+    /// Lane-wise OR of each label's class bits: 1 for a negative, 2 for a
+    /// positive, 4 or more for an invalid label (ignored: 0). One register
+    /// for all three facts (see [`Sums::step`]).
+    seen: u8x16,
     steps: usize,
 }
 
@@ -320,9 +349,7 @@ impl Sums {
             // short row's single flush folds to a conversion.
             neg_total: -0.0,
             pos_total: -0.0,
-            labels: u8x16::ZERO,
-            any_neg: u8x16::splat(u8::MAX),
-            any_pos: u8x16::splat(u8::MAX),
+            seen: u8x16::ZERO,
             steps: 0,
         }
     }
@@ -336,14 +363,29 @@ impl Sums {
         self.pos = [V::ZERO; H];
     }
 
+    /// Counts `n` more steps; flushes the `f32` sums into the `f64` totals
+    /// once a block's worth has been added. Called between blocks, not per
+    /// step: a flush inside the step loop made the compiler keep the running
+    /// sums in memory.
+    #[inline(always)]
+    fn count_steps(&mut self, n: usize) {
+        self.steps += n;
+        if self.steps >= BLOCK_STEPS {
+            self.flush();
+            self.steps = 0;
+        }
+    }
+
     /// One step of 16 logits: accumulates the terms and returns them signed
     /// (`+e` negative, `-e` positive, `0` ignored).
     #[inline(always)]
     fn step<const SHIFTED: bool>(&mut self, x: &[f32; STEP], labels: &[u8; STEP], shifts: Shifts) -> [f32; STEP] {
-        let lab = u8x16::new(*labels);
-        self.labels = self.labels.max(lab + u8x16::splat(1));
-        self.any_neg = self.any_neg.min(lab);
-        self.any_pos = self.any_pos.min(lab ^ u8x16::splat(1));
+        let lab = lanes::bytes(labels);
+        // `t = label + 1` (wrapping) is 0 ignored, 1 negative, 2 positive, 3
+        // or more invalid; `min(t, 3) + sat(t - 2)` (saturating) keeps 0, 1,
+        // 2 and sends every invalid label to 4 or more.
+        let t = lab + u8x16::splat(1);
+        self.seen |= t.min(u8x16::splat(3)).saturating_add(t.saturating_sub(u8x16::splat(2)));
         let masks = unpack(lab);
         let s = lanes::load(x);
         let mut out = [V::ZERO; H];
@@ -362,10 +404,6 @@ impl Sums {
             self.pos[h] = m.pos.select(self.pos[h] + e, self.pos[h]);
             out[h] = (e & m.neg) - (e & m.pos);
         }
-        self.steps += 1;
-        if self.steps.is_multiple_of(BLOCK_STEPS) {
-            self.flush();
-        }
         lanes::store(out)
     }
 
@@ -374,9 +412,9 @@ impl Sums {
         Pass {
             neg: self.neg_total,
             pos: self.pos_total,
-            has_neg: self.any_neg.simd_eq(u8x16::ZERO).any(),
-            has_pos: self.any_pos.simd_eq(u8x16::ZERO).any(),
-            labels_ok: labels_valid(self.labels),
+            has_neg: has_bits(self.seen & lanes::USED, 1),
+            has_pos: has_bits(self.seen & lanes::USED, 2),
+            labels_ok: !has_bits(self.seen & lanes::USED, !3),
         }
     }
 }
@@ -399,11 +437,15 @@ fn sums<const SHIFTED: bool>(sums: &mut Sums, logits: &[f32], mut labels: impl L
     // A local copy keeps the accumulators in registers, not behind `sums`.
     let mut acc = *sums;
     let (xc, xt) = logits.as_chunks::<STEP>();
-    for x in xc {
-        acc.step::<SHIFTED>(x, &labels.step(), shifts);
+    for block in xc.chunks(BLOCK_STEPS) {
+        for x in block {
+            acc.step::<SHIFTED>(x, &labels.step(), shifts);
+        }
+        acc.count_steps(block.len());
     }
     if !xt.is_empty() {
         acc.step::<SHIFTED>(&pad(xt), &labels.tail(xt.len()), shifts);
+        acc.count_steps(1);
     }
     *sums = acc;
 }
@@ -420,11 +462,22 @@ fn sums_store<const SHIFTED: bool>(
     let mut acc = *sums;
     let (xc, xt) = logits.as_chunks::<STEP>();
     let (gc, gt) = grad.as_chunks_mut::<STEP>();
-    for (x, g) in xc.iter().zip(gc) {
-        *g = acc.step::<SHIFTED>(x, &labels.step(), shifts);
+    // Blocks by index, not by zipping `chunks`: the zipped chunk iterators
+    // kept a division-by-zero panic path at opt-level z.
+    let mut start = 0;
+    while start < xc.len() {
+        let end = (start + BLOCK_STEPS).min(xc.len());
+        if let (Some(xb), Some(gb)) = (xc.get(start..end), gc.get_mut(start..end)) {
+            for (x, g) in xb.iter().zip(gb) {
+                *g = acc.step::<SHIFTED>(x, &labels.step(), shifts);
+            }
+        }
+        acc.count_steps(end - start);
+        start = end;
     }
     if !xt.is_empty() {
         let out = acc.step::<SHIFTED>(&pad(xt), &labels.tail(xt.len()), shifts);
+        acc.count_steps(1);
         for (d, s) in gt.iter_mut().zip(out) {
             *d = s;
         }
@@ -437,11 +490,15 @@ fn sums_store<const SHIFTED: bool>(
 fn sums_in_place(sums: &mut Sums, buf: &mut [f32], mut labels: impl Labels, shifts: Shifts) {
     let mut acc = *sums;
     let (bc, bt) = buf.as_chunks_mut::<STEP>();
-    for b in bc {
-        *b = acc.step::<true>(b, &labels.step(), shifts);
+    for block in bc.chunks_mut(BLOCK_STEPS) {
+        for b in block.iter_mut() {
+            *b = acc.step::<true>(b, &labels.step(), shifts);
+        }
+        acc.count_steps(block.len());
     }
     if !bt.is_empty() {
         let out = acc.step::<true>(&pad(bt), &labels.tail(bt.len()), shifts);
+        acc.count_steps(1);
         for (d, s) in bt.iter_mut().zip(out) {
             *d = s;
         }
@@ -481,7 +538,7 @@ fn maxima(logits: &[f32], labels: impl Labels) -> Result<(f32, f32), Error> {
     let mut poison = V::ZERO;
     let mut label_max = u8x16::ZERO;
     let mut visit = |x: &[f32; STEP], l: &[u8; STEP]| {
-        let lab = u8x16::new(*l);
+        let lab = lanes::bytes(l);
         label_max = label_max.max(lab + u8x16::splat(1));
         let masks = unpack(lab);
         let s = lanes::load(x);
@@ -506,6 +563,11 @@ fn maxima(logits: &[f32], labels: impl Labels) -> Result<(f32, f32), Error> {
     }
     let fold = |v: [V; H]| v.into_iter().map(lane_max).fold(f32::NEG_INFINITY, f32::max);
     Ok((fold(max_neg), fold(max_pos)))
+}
+
+/// Some lane of `v` has one of the bits of `bits` set.
+fn has_bits(v: u8x16, bits: u8) -> bool {
+    !(v & u8x16::splat(bits)).simd_eq(u8x16::ZERO).all()
 }
 
 /// Every lane of `label + 1` (wrapping) is at most 2: labels 0, 1 or 255.
