@@ -1,6 +1,6 @@
 //! Per-call cost of the dense entry points (ns/call, best of 15 runs; the
 //! minimum filters out a noisy machine's slow spells):
-//! `cargo run --release --example call_cost -- [classes] [rows]`.
+//! `cargo run --release --example call_cost -- [classes] [rows] [runs] [logits per run]`.
 use mlcce::{Reduction, Shape};
 use std::hint::black_box;
 use std::time::Instant;
@@ -8,6 +8,8 @@ use std::time::Instant;
 fn main() {
     let classes: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(32);
     let rows: usize = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let runs: usize = std::env::args().nth(3).and_then(|s| s.parse().ok()).unwrap_or(15);
+    let per_run: usize = std::env::args().nth(4).and_then(|s| s.parse().ok()).unwrap_or(64_000_000);
     // The inputs of `benches/dense.rs`: logits ~ N(0, 2), 10% positives.
     let mut s = 7u64.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut unit = move || {
@@ -21,9 +23,9 @@ fn main() {
     let labels: Vec<u8> = (0..rows * classes).map(|_| u8::from(unit() < 0.1)).collect();
     let shape = Shape::new(rows, classes);
     let mut grad = vec![0.0f32; rows * classes];
-    let n = (64_000_000 / (rows * classes)).max(4);
+    let n = (per_run / (rows * classes)).max(4);
     let mut best = [f64::MAX; 2];
-    for _ in 0..15 {
+    for _ in 0..runs {
         for (k, b) in best.iter_mut().enumerate() {
             let mut out = [0.0f32];
             let t = Instant::now();

@@ -61,19 +61,31 @@ mod lanes {
         u8x16::new(*l)
     }
 
+    /// `acc += e` where `mask` is set: one masked add.
+    #[inline(always)]
+    pub(super) fn add_masked(acc: &mut V, e: V, mask: V) {
+        *acc = mask.select(*acc + e, *acc);
+    }
+
     /// The bytes of [`bytes`] that hold labels: all.
     pub(super) const USED: u8x16 = u8x16::new([0xff; 16]);
 
     /// 16 labels as `i32` lanes (255 sign-extends to -1: neither 0 nor 1).
     #[inline(always)]
-    pub(super) fn widen(lab: u8x16) -> [i32x16; H] {
+    fn widen(lab: u8x16) -> [i32x16; H] {
         let signed: i8x16 = wide::bytemuck::cast(lab);
         [i32x16::from_i16x16(i16x16::from_i8x16(signed))]
     }
 
     #[inline(always)]
-    pub(super) fn eq(l: i32x16, k: i32) -> V {
+    fn eq(l: i32x16, k: i32) -> V {
         wide::bytemuck::cast(l.simd_eq(i32x16::splat(k)))
+    }
+
+    /// The masks of 16 labels.
+    #[inline(always)]
+    pub(super) fn masks(lab: u8x16) -> [super::Masks; H] {
+        widen(lab).map(|l| super::Masks { neg: eq(l, 0), pos: eq(l, 1) })
     }
 
     #[inline(always)]
@@ -89,7 +101,7 @@ mod lanes {
 
 #[cfg(not(target_feature = "avx512f"))]
 mod lanes {
-    use wide::{f32x8, i32x8, u8x16, u16x8};
+    use wide::{f32x8, i8x16, i16x8, i16x16, i32x8, u8x16};
     pub(crate) type V = f32x8;
     /// Integer lanes of the same width (counters).
     pub(crate) type I = i32x8;
@@ -113,15 +125,24 @@ mod lanes {
     /// The bytes of [`bytes`] that hold labels.
     pub(super) const USED: u8x16 = u8x16::new([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0]);
 
-    /// 8 labels as `i32` lanes.
+    /// `acc += e` where `mask` is set: an AND and an add (a blend costs two
+    /// micro-ops on Intel's AVX2 cores, and sits on the sum's chain).
     #[inline(always)]
-    pub(super) fn widen(lab: u8x16) -> [i32x8; H] {
-        [i32x8::from_u16x8(u16x8::from_u8x16_low(lab))]
+    pub(super) fn add_masked(acc: &mut V, e: V, mask: V) {
+        *acc += e & mask;
     }
 
+    /// The masks of 8 labels: compared as bytes, the byte masks
+    /// sign-extended to lanes (fewer instructions than widening the labels
+    /// first and comparing lanes).
     #[inline(always)]
-    pub(super) fn eq(l: i32x8, k: i32) -> V {
-        wide::bytemuck::cast(l.simd_eq(i32x8::splat(k)))
+    pub(super) fn masks(lab: u8x16) -> [super::Masks; H] {
+        let lanes = |k: u8| -> V {
+            let m: i8x16 = wide::bytemuck::cast(lab.simd_eq(u8x16::splat(k)));
+            let [low, _]: [i16x8; 2] = wide::bytemuck::cast(i16x16::from_i8x16(m));
+            wide::bytemuck::cast(i32x8::from_i16x8(low))
+        };
+        [super::Masks { neg: lanes(0), pos: lanes(1) }]
     }
 
     #[inline(always)]
@@ -275,7 +296,7 @@ impl Shifts {
 /// Widens 16 labels into the masks of the step's vectors.
 #[inline(always)]
 pub(crate) fn unpack(lab: u8x16) -> [Masks; H] {
-    lanes::widen(lab).map(|l| Masks { neg: lanes::eq(l, 0), pos: lanes::eq(l, 1) })
+    lanes::masks(lab)
 }
 
 /// `+s` for negatives, `-s` for positives (other lanes: anything).
@@ -399,9 +420,8 @@ impl Sums {
                 // non-finite logit that takes part poisons its sum.
                 v.mul_add(V::ZERO, exp(v))
             };
-            // Select-adds: one masked add each on AVX-512, a blend + add on AVX2.
-            self.neg[h] = m.neg.select(self.neg[h] + e, self.neg[h]);
-            self.pos[h] = m.pos.select(self.pos[h] + e, self.pos[h]);
+            lanes::add_masked(&mut self.neg[h], e, m.neg);
+            lanes::add_masked(&mut self.pos[h], e, m.pos);
             out[h] = (e & m.neg) - (e & m.pos);
         }
         lanes::store(out)
