@@ -35,7 +35,7 @@
 
 use core::ops::Range;
 
-use wide::u8x16;
+use wide::{u8x16, u8x32};
 
 use crate::{Error, lse::Lse, stream::Stream};
 
@@ -53,6 +53,10 @@ mod lanes {
     pub(crate) const H: usize = 1;
     /// Logits per step: one 16-lane register.
     pub(crate) const STEP: usize = 16;
+    /// The label facts are gathered inside the exp loop (its byte
+    /// operations are free next to the 512-bit work; a separate pass over
+    /// the labels measured 7% slower here).
+    pub(crate) const FACTS_IN_LOOP: bool = true;
     pub(super) use crate::exp::exp16 as exp;
 
     /// A step's labels as bytes.
@@ -111,6 +115,10 @@ mod lanes {
     /// few of AVX2's sixteen registers for the exp's constants: the loop
     /// reloaded them and spilled its sums, 115 instructions per 16 logits.)
     pub(crate) const STEP: usize = 8;
+    /// The label facts come from a separate pass over the label bytes, 32 at
+    /// a time (the loop's register and its byte operations cost 8% more
+    /// instructions, callgrind).
+    pub(crate) const FACTS_IN_LOOP: bool = false;
     pub(super) use crate::exp::exp;
 
     /// A step's labels as bytes, in the low half (one 8-byte load; the high
@@ -193,11 +201,79 @@ pub(crate) trait Labels: Clone {
     fn step(&mut self) -> [u8; STEP];
     /// The labels of the last `n < 16` cells, padded with ignored lanes.
     fn tail(&mut self, n: usize) -> [u8; STEP];
+    /// What the `n` cells not yet walked hold (used where the exp loop does
+    /// not gather it, see `FACTS_IN_LOOP`).
+    fn facts(&self, n: usize) -> Facts;
+}
+
+/// What a row's (or segment's) labels hold.
+#[derive(Clone, Copy)]
+pub(crate) struct Facts {
+    has_neg: bool,
+    has_pos: bool,
+    /// Every label is 0, 1 or [`IGNORE`].
+    valid: bool,
+}
+
+impl Facts {
+    const NONE: Facts = Facts { has_neg: false, has_pos: false, valid: true };
+
+    fn and(self, other: Facts) -> Facts {
+        Facts {
+            has_neg: self.has_neg || other.has_neg,
+            has_pos: self.has_pos || other.has_pos,
+            valid: self.valid && other.valid,
+        }
+    }
+
+    /// The facts of a label slice, 32 bytes per vector step, with the
+    /// classification of [`classify`]. A partial last chunk is covered by
+    /// the slice's last 32 bytes (seen twice: harmless for an OR); only a
+    /// slice shorter than 32 is padded.
+    #[inline(always)]
+    fn of(labels: &[u8]) -> Facts {
+        let mut seen = u8x32::ZERO;
+        let mut add = |c: &[u8; 32]| {
+            let t = u8x32::new(*c) + u8x32::splat(1);
+            seen |= t.min(u8x32::splat(3)).saturating_add(t.saturating_sub(u8x32::splat(2)));
+        };
+        let (chunks, rest) = labels.as_chunks::<32>();
+        chunks.iter().for_each(&mut add);
+        if !rest.is_empty() {
+            match labels.last_chunk::<32>() {
+                Some(last) => add(last),
+                None => {
+                    let mut pad = [IGNORE; 32];
+                    pad.iter_mut().zip(rest).for_each(|(to, from)| *to = *from);
+                    add(&pad);
+                }
+            }
+        }
+        let has = |bits: u8| !(seen & u8x32::splat(bits)).simd_eq(u8x32::ZERO).all();
+        Facts { has_neg: has(1), has_pos: has(2), valid: !has(!3) }
+    }
+
+    /// The facts of the OR of classified label bytes ([`classify`]).
+    fn of_seen(seen: u8x16) -> Facts {
+        let has = |bits: u8| !(seen & u8x16::splat(bits)).simd_eq(u8x16::ZERO).all();
+        Facts { has_neg: has(1), has_pos: has(2), valid: !has(!3) }
+    }
+}
+
+/// Label bytes to OR-able class bits: `t = label + 1` (wrapping) is 0
+/// ignored, 1 negative, 2 positive, 3 or more invalid; `min(t, 3) + sat(t -
+/// 2)` (saturating) keeps 0, 1 and 2 and sends every invalid label to 4 or
+/// more.
+#[inline(always)]
+fn classify(lab: u8x16) -> u8x16 {
+    let t = lab + u8x16::splat(1);
+    t.min(u8x16::splat(3)).saturating_add(t.saturating_sub(u8x16::splat(2)))
 }
 
 /// Dense labels: a slice as long as the row.
 #[derive(Clone)]
 pub(crate) struct Dense<'a> {
+    all: &'a [u8],
     chunks: core::slice::Iter<'a, [u8; STEP]>,
     rest: &'a [u8],
 }
@@ -205,7 +281,7 @@ pub(crate) struct Dense<'a> {
 impl<'a> Dense<'a> {
     pub(crate) fn new(labels: &'a [u8]) -> Self {
         let (chunks, rest) = labels.as_chunks::<STEP>();
-        Dense { chunks: chunks.iter(), rest }
+        Dense { all: labels, chunks: chunks.iter(), rest }
     }
 }
 
@@ -222,6 +298,12 @@ impl Labels for Dense<'_> {
             *d = *s;
         }
         ls
+    }
+
+    /// (Called on a fresh walk: the whole slice.)
+    #[inline(always)]
+    fn facts(&self, _n: usize) -> Facts {
+        Facts::of(self.all)
     }
 }
 
@@ -271,6 +353,14 @@ impl Labels for Sparse<'_> {
     fn tail(&mut self, n: usize) -> [u8; STEP] {
         self.fill(n)
     }
+
+    /// Validated indices: a positive for each index in the `n` cells, a
+    /// negative for every other cell.
+    fn facts(&self, n: usize) -> Facts {
+        let end = self.origin + self.next + n;
+        let pos = self.positives.iter().take_while(|&&p| (p as usize) < end).count();
+        Facts { has_neg: n > pos, has_pos: pos > 0, valid: true }
+    }
 }
 
 /// Lane masks of one vector.
@@ -316,6 +406,8 @@ struct Sums {
     /// positive, 4 or more for an invalid label (ignored: 0). One register
     /// for all three facts (see [`Sums::step`]).
     seen: u8x16,
+    /// The facts of the labels passed (when they are not gathered in the loop).
+    facts: Facts,
     steps: usize,
 }
 
@@ -371,6 +463,7 @@ impl Sums {
             neg_total: -0.0,
             pos_total: -0.0,
             seen: u8x16::ZERO,
+            facts: Facts::NONE,
             steps: 0,
         }
     }
@@ -405,8 +498,9 @@ impl Sums {
         // `t = label + 1` (wrapping) is 0 ignored, 1 negative, 2 positive, 3
         // or more invalid; `min(t, 3) + sat(t - 2)` (saturating) keeps 0, 1,
         // 2 and sends every invalid label to 4 or more.
-        let t = lab + u8x16::splat(1);
-        self.seen |= t.min(u8x16::splat(3)).saturating_add(t.saturating_sub(u8x16::splat(2)));
+        if lanes::FACTS_IN_LOOP {
+            self.seen |= classify(lab);
+        }
         let masks = unpack(lab);
         let s = lanes::load(x);
         let mut out = [V::ZERO; H];
@@ -429,12 +523,13 @@ impl Sums {
 
     fn finish(&mut self) -> Pass {
         self.flush();
+        let facts = if lanes::FACTS_IN_LOOP { Facts::of_seen(self.seen & lanes::USED) } else { self.facts };
         Pass {
             neg: self.neg_total,
             pos: self.pos_total,
-            has_neg: has_bits(self.seen & lanes::USED, 1),
-            has_pos: has_bits(self.seen & lanes::USED, 2),
-            labels_ok: !has_bits(self.seen & lanes::USED, !3),
+            has_neg: facts.has_neg,
+            has_pos: facts.has_pos,
+            labels_ok: facts.valid,
         }
     }
 }
@@ -585,11 +680,6 @@ fn maxima(logits: &[f32], labels: impl Labels) -> Result<(f32, f32), Error> {
     Ok((fold(max_neg), fold(max_pos)))
 }
 
-/// Some lane of `v` has one of the bits of `bits` set.
-fn has_bits(v: u8x16, bits: u8) -> bool {
-    !(v & u8x16::splat(bits)).simd_eq(u8x16::ZERO).all()
-}
-
 /// Every lane of `label + 1` (wrapping) is at most 2: labels 0, 1 or 255.
 /// (Vector ops only: `wide`'s byte reductions unwrap an `Option` on targets
 /// without SIMD, a panic path at low optimisation levels.)
@@ -635,7 +725,11 @@ impl<L: Labels> Segments for Whole<L> {
 fn pass<const SHIFTED: bool>(row: &[f32], segs: &impl Segments, shifts: Shifts) -> Result<Pass, Error> {
     let mut acc = Sums::new();
     for (r, l) in segs.segments() {
-        sums::<SHIFTED>(&mut acc, row.get(r).ok_or(Error::Shape)?, l, shifts);
+        let x = row.get(r).ok_or(Error::Shape)?;
+        if !lanes::FACTS_IN_LOOP {
+            acc.facts = acc.facts.and(l.facts(x.len()));
+        }
+        sums::<SHIFTED>(&mut acc, x, l, shifts);
     }
     Ok(acc.finish())
 }
@@ -656,6 +750,9 @@ fn pass_store<const SHIFTED: bool>(
         zero(grad, done..r.start);
         done = r.end;
         let x = row.get(r.clone()).ok_or(Error::Shape)?;
+        if !lanes::FACTS_IN_LOOP {
+            acc.facts = acc.facts.and(l.facts(x.len()));
+        }
         sums_store::<SHIFTED>(&mut acc, x, l, shifts, grad.get_mut(r).ok_or(Error::Shape)?);
     }
     zero(grad, done..grad.len());
