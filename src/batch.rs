@@ -33,14 +33,16 @@ impl<'a> Reducer<'a> {
     }
 
     #[inline]
-    pub(crate) fn push(&mut self, row: usize, loss: f32) {
+    /// A row's loss, unrounded: rows are summed in `f64` and the mean or
+    /// sum is rounded to `f32` once.
+    pub(crate) fn push(&mut self, row: usize, loss: f64) {
         match self.reduction {
             Reduction::None => {
                 if let Some(o) = self.out.get_mut(row) {
-                    *o = loss;
+                    *o = loss as f32;
                 }
             }
-            Reduction::Mean | Reduction::Sum => self.total += f64::from(loss),
+            Reduction::Mean | Reduction::Sum => self.total += loss,
         }
     }
 

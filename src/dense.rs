@@ -37,7 +37,7 @@ pub fn row_loss(logits: &[f32], labels: &[u8]) -> Result<f32, Error> {
     if logits.len() != labels.len() {
         return Err(Error::Shape);
     }
-    kernel::row_loss(logits, Dense::new(labels))
+    Ok(kernel::row_loss(logits, Dense::new(labels))? as f32)
 }
 
 /// The loss and its gradient, fused: one exp per logit.

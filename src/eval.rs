@@ -139,7 +139,7 @@ impl<'a> Evaluator<'a> {
             let n = (rows - first).min(CHUNK);
             for r in first..first + n {
                 match kernel::row_loss(row(logits, r, classes), Dense::new(row(labels, r, classes))) {
-                    Ok(loss) => loss_sum += f64::from(loss),
+                    Ok(loss) => loss_sum += loss,
                     Err(e) => {
                         // All or nothing: take back the chunks already counted.
                         let mut done = 0;

@@ -79,14 +79,24 @@ impl Lse {
     /// `log(1 + Σ e^v)`: the loss term of this state, exact for tiny and huge
     /// values alike (no `1 + tiny` rounding, no overflow).
     pub fn log1p(self) -> f32 {
+        self.log1p_f64() as f32
+    }
+
+    /// [`Lse::log1p`] before its rounding to `f32`: the frame change
+    /// (`e^{shift}`) and the log are taken in `f64`, so the only `f32`
+    /// errors left are those of `sum` itself (three `f32` roundings here
+    /// cost up to 4.4e-7 on a loss of 4e-21, found by fuzzing).
+    pub(crate) fn log1p_f64(self) -> f64 {
+        let (shift, sum) = (f64::from(self.shift), f64::from(self.sum));
         if self.is_empty() {
             0.0
-        } else if self.shift == 0.0 {
-            libm::log1pf(self.sum)
-        } else if self.shift < 0.0 {
-            libm::log1pf(self.sum * libm::expf(self.shift))
+        } else if shift <= 0.0 {
+            // log(1 + sum·e^shift); `e^shift` (shift <= 0) neither overflows
+            // nor, for any shift a state can hold, underflows.
+            log1p_wide(sum * libm::exp(shift))
         } else {
-            self.shift + libm::logf(self.sum + libm::expf(-self.shift))
+            // shift + log(e^-shift + sum), with `e^-shift < 1`.
+            shift + libm::log(sum + libm::exp(-shift))
         }
     }
 
@@ -111,6 +121,13 @@ impl Lse {
 #[inline]
 pub(crate) fn log1p_f64(u: f64) -> f32 {
     log1p_wide(u) as f32
+}
+
+/// [`log1p_f64`] before its rounding (the batch reductions sum rows in
+/// `f64` and round once).
+#[inline(always)]
+pub(crate) fn log1p_unrounded(u: f64) -> f64 {
+    log1p_wide(u)
 }
 
 /// Table size of [`log1p_wide`]: the top 5 mantissa bits pick the entry.

@@ -230,7 +230,7 @@ pub fn soft_loss(
     check(shape, logits.len(), targets.len(), out.len(), reduction)?;
     let mut reducer = Reducer::new(reduction, shape.rows, out);
     for r in 0..shape.rows {
-        reducer.push(r, row_state(row(logits, r, shape.classes), row(targets, r, shape.classes))?.loss());
+        reducer.push(r, row_state(row(logits, r, shape.classes), row(targets, r, shape.classes))?.loss_f64());
     }
     reducer.finish();
     Ok(())
@@ -252,7 +252,7 @@ pub fn soft_loss_grad(
     let mut reducer = Reducer::new(reduction, shape.rows, loss_out.unwrap_or(&mut []));
     let c = shape.classes;
     for r in 0..shape.rows {
-        reducer.push(r, row_grad(row(logits, r, c), row(targets, r, c), scale, row_mut(grad, r, c))?.loss());
+        reducer.push(r, row_grad(row(logits, r, c), row(targets, r, c), scale, row_mut(grad, r, c))?.loss_f64());
     }
     reducer.finish();
     Ok(())
@@ -272,7 +272,7 @@ pub fn soft_loss_grad_in_place(
     let mut reducer = Reducer::new(reduction, shape.rows, loss_out.unwrap_or(&mut []));
     let c = shape.classes;
     for r in 0..shape.rows {
-        reducer.push(r, row_grad_in_place(row_mut(logits_then_grad, r, c), row(targets, r, c), scale)?.loss());
+        reducer.push(r, row_grad_in_place(row_mut(logits_then_grad, r, c), row(targets, r, c), scale)?.loss_f64());
     }
     reducer.finish();
     Ok(())

@@ -65,6 +65,13 @@ impl Stream {
     /// The loss of the classes seen so far.
     #[inline]
     pub fn loss(&self) -> f32 {
+        self.loss_f64() as f32
+    }
+
+    /// [`Stream::loss`] before its rounding to `f32` (the batch reductions
+    /// sum rows in `f64` and round once).
+    #[inline]
+    pub(crate) fn loss_f64(&self) -> f64 {
         // With both sums unshifted (the kernels' fast path), one `log1p` of
         // `(1 + a)(1 + b) - 1 = a + b + ab` (formed in f64: no cancellation,
         // all terms >= 0), evaluated in f64 and rounded once, replaces two
@@ -74,10 +81,10 @@ impl Stream {
             let (a, b) = (f64::from(self.neg.sum), f64::from(self.pos.sum));
             let u = a + b + a * b;
             if u < 1e30 {
-                return crate::lse::log1p_f64(u);
+                return crate::lse::log1p_unrounded(u);
             }
         }
-        self.neg.log1p() + self.pos.log1p()
+        self.neg.log1p_f64() + self.pos.log1p_f64()
     }
 
     /// [`Error::Argument`] unless both states are well formed.

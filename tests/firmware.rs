@@ -64,11 +64,13 @@ fn code_size_per_group_release_and_size_optimised() {
     for pair in totals.windows(2) {
         assert!((0..3).all(|k| pair[0][k] <= pair[1][k]), "groups grow");
     }
-    // On x86-64 the one-vector SSE2 step makes opt-level 3 about as small
-    // as "z" (the MCU builds below are where "z" wins); what holds here is
-    // a flash budget for the size-optimised build.
-    assert!(totals[0][2] <= 16 * 1024, "dense loss at opt-level z within 16 KiB: {} B", totals[0][2]);
-    assert!(totals[2][2] <= 128 * 1024, "all functions at opt-level z within 128 KiB: {} B", totals[2][2]);
+    // On x86-64 the one-vector SSE2 step makes opt-level 3 smaller than
+    // "z" (the MCU builds below are where "z" wins); what holds here is
+    // a flash budget for the size-optimised build (the f64 finish of the
+    // shifted path, libm's exp and log, and the f64 lane sums are about
+    // 6 KB of it).
+    assert!(totals[0][2] <= 20 * 1024, "dense loss at opt-level z within 20 KiB: {} B", totals[0][2]);
+    assert!(totals[2][2] <= 160 * 1024, "all functions at opt-level z within 160 KiB: {} B", totals[2][2]);
 }
 
 #[test]

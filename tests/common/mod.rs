@@ -14,10 +14,14 @@ pub const IGNORE: u8 = 255;
 ///   forms `1 + tiny`.
 /// * `LOSS_BOUND = 4e-7` is what every input is held to, derived: each term's
 ///   `exp` is within 1.34 ulp (SSE2; 1.06 with FMA), i.e. 1.6e-7 relative at
-///   worst, and the sum of same-signed terms keeps that relative error; then
-///   the sum's rounding to `f32` (6e-8), `log1pf` (< 1 ulp, 1.2e-7) and the
+///   worst, and the sum of same-signed terms keeps that relative error; an
+///   `f32` lane takes at most 4 terms before it is added into `f64` (3
+///   roundings, 1.8e-7 of the lane at worst, however the terms' sizes mix);
+///   the `f64` finish (`log1p`, the frame change) is exact to 1e-9; then the
 ///   result's rounding (6e-8). The fuzzer, hunting for the worst case, found
-///   up to 2.3e-7 (a sparse row whose loss is 0.459).
+///   up to 2.3e-7 (a sparse row whose loss is 0.459), and, before lanes were
+///   flushed every 4 steps, 4.4e-7 and 1e-6 on rows of one large term and
+///   many small ones (`tests/dense.rs`, tiny losses).
 /// * `LOSS_ABS = f32::MIN_POSITIVE` (`1.2e-38`): a loss below the `f32` normal
 ///   range has no relative precision to speak of.
 pub const LOSS_REL: f64 = 1e-7;
