@@ -143,10 +143,12 @@ mod lanes {
     /// few of AVX2's sixteen registers for the exp's constants: the loop
     /// reloaded them and spilled its sums, 115 instructions per 16 logits.)
     pub(crate) const STEP: usize = 8;
-    /// The label facts come from a separate pass over the label bytes, 32 at
-    /// a time (the loop's register and its byte operations cost 8% more
-    /// instructions, callgrind).
-    pub(crate) const FACTS_IN_LOOP: bool = false;
+    /// With AVX2 the label facts come from a separate pass over the label
+    /// bytes, 32 at a time (the loop's register and its byte operations cost
+    /// 8% more instructions, callgrind). On SSE2 the separate pass made the
+    /// compiler serialise the exp's two 4-lane halves (2x slower, measured),
+    /// so there, and without SIMD, they stay in the loop.
+    pub(crate) const FACTS_IN_LOOP: bool = !cfg!(target_feature = "avx2");
     pub(super) use crate::exp::exp;
 
     /// A step's labels as bytes, in the low half (one 8-byte load; the high
@@ -477,8 +479,6 @@ struct Sums {
     /// positive, 4 or more for an invalid label (ignored: 0). One register
     /// for all three facts (see [`Sums::step`]).
     seen: u8x16,
-    /// The facts of the labels passed (when they are not gathered in the loop).
-    facts: Facts,
     steps: usize,
 }
 
@@ -534,7 +534,6 @@ impl Sums {
             neg_total: total::ZERO,
             pos_total: total::ZERO,
             seen: u8x16::ZERO,
-            facts: Facts::NONE,
             steps: 0,
         }
     }
@@ -595,9 +594,13 @@ impl Sums {
         lanes::store(out)
     }
 
-    fn finish(&mut self) -> Pass {
+    /// The pass's result; `facts` are the labels' (from [`Labels::facts`])
+    /// where the loop does not gather them. (Kept out of `Sums`: a field
+    /// written between segments made the compiler keep the whole
+    /// accumulator in memory on the SSE2 build, 2x slower.)
+    fn finish(&mut self, facts: Facts) -> Pass {
         self.flush();
-        let facts = if lanes::FACTS_IN_LOOP { Facts::of_seen(self.seen & lanes::USED) } else { self.facts };
+        let facts = if lanes::FACTS_IN_LOOP { Facts::of_seen(self.seen & lanes::USED) } else { facts };
         Pass {
             neg: total::value(self.neg_total),
             pos: total::value(self.pos_total),
@@ -804,14 +807,15 @@ impl<L: Labels> Segments for Whole<L> {
 #[inline(always)]
 fn pass<const SHIFTED: bool>(row: &[f32], segs: &impl Segments, shifts: Shifts) -> Result<Pass, Error> {
     let mut acc = Sums::new();
+    let mut facts = Facts::NONE;
     for (r, l) in segs.segments() {
         let x = row.get(r).ok_or(Error::Shape)?;
         if !lanes::FACTS_IN_LOOP {
-            acc.facts = acc.facts.and(l.facts(x.len()));
+            facts = facts.and(l.facts(x.len()));
         }
         sums::<SHIFTED>(&mut acc, x, l, shifts);
     }
-    Ok(acc.finish())
+    Ok(acc.finish(facts))
 }
 
 /// [`pass`], storing the signed terms into `grad` (as long as `row`) and
@@ -825,18 +829,19 @@ fn pass_store<const SHIFTED: bool>(
     grad: &mut [f32],
 ) -> Result<Pass, Error> {
     let mut acc = Sums::new();
+    let mut facts = Facts::NONE;
     let mut done = 0;
     for (r, l) in segs.segments() {
         zero(grad, done..r.start);
         done = r.end;
         let x = row.get(r.clone()).ok_or(Error::Shape)?;
         if !lanes::FACTS_IN_LOOP {
-            acc.facts = acc.facts.and(l.facts(x.len()));
+            facts = facts.and(l.facts(x.len()));
         }
         sums_store::<SHIFTED>(&mut acc, x, l, shifts, grad.get_mut(r).ok_or(Error::Shape)?);
     }
     zero(grad, done..grad.len());
-    Ok(acc.finish())
+    Ok(acc.finish(facts))
 }
 
 /// Writes 0 to `buf[range]` (nothing if the range is empty or outside).
@@ -920,7 +925,7 @@ pub(crate) fn segments_loss_grad_in_place(buf: &mut [f32], segs: &impl Segments,
         sums_in_place(&mut acc, buf.get_mut(r).ok_or(Error::Shape)?, l, shifts);
     }
     zero(buf, done..buf.len());
-    let state = acc.finish().shifted_state(mn, mp);
+    let state = acc.finish(Facts::NONE).shifted_state(mn, mp);
     scale_segments(buf, segs, state, scale)?;
     Ok(state.loss_f64())
 }

@@ -9,9 +9,9 @@ pub const IGNORE: u8 = 255;
 /// * `LOSS_REL = 1e-7` is the accuracy goal, and what rows like the
 ///   benchmark shapes reach: `tests/accuracy.rs` holds the median, p99 and
 ///   max of such rows to it (measured: max 6.5e-8). It holds because the
-///   kernels sum each block of 512 terms in `f32` and the block totals in
-///   `f64` (no error growth with the row length), and the final `log1p` never
-///   forms `1 + tiny`.
+///   kernels sum at most 4 terms per `f32` lane before adding the lanes in
+///   `f64` (no error growth with the row length), and the final `log1p`
+///   never forms `1 + tiny`.
 /// * `LOSS_BOUND = 4e-7` is what every input is held to, derived: each term's
 ///   `exp` is within 1.34 ulp (SSE2; 1.06 with FMA), i.e. 1.6e-7 relative at
 ///   worst, and the sum of same-signed terms keeps that relative error; an
