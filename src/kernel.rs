@@ -1,12 +1,14 @@
-//! The SIMD row kernels of the dense loss (eight `f32` lanes through `wide`).
+//! The SIMD row kernels of the dense loss (one `wide` register per step: 16
+//! `f32` lanes with AVX-512, 8 elsewhere).
 //!
 //! # The algorithm
 //! Each logit feeds exactly one of the row's two sums: a negative class adds
 //! `e^{s}`, a positive class adds `e^{-s}`. So each lane computes `v = ±s`
 //! (the sign flipped by XOR with the positive mask) and ONE `exp(v)`, which is
 //! then masked into the negative or the positive accumulator. Labels are read
-//! 16 at a time as bytes, checked (`label + 1 <= 2` covers 0, 1 and 255) and
-//! widened into lane masks.
+//! a step at a time as bytes and turned into lane masks; whether they are
+//! all valid (0, 1 or 255) and which groups occur is gathered in the loop
+//! (AVX-512, SSE2) or by a separate pass over the label bytes (AVX2).
 //!
 //! * **Fast path** (one pass): the sums are taken with shift 0, i.e. of
 //!   `e^{v}` itself. Because the loss's `1 +` keeps each log-sum-exp at or
@@ -44,9 +46,8 @@ use wide::{u8x16, u8x32};
 use crate::{Error, lse::Lse, stream::Stream};
 
 // The vector type of the kernels: one 16-lane register per step where
-// AVX-512 has them, two 8-lane halves elsewhere (AVX2: two registers; SSE2 and
-// targets without SIMD: `wide`'s 4-lane or scalar fallbacks, where the 8-lane
-// type keeps code and stack smaller).
+// AVX-512 has them, one 8-lane vector elsewhere (AVX2: one register; SSE2 and
+// targets without SIMD: `wide`'s 4-lane or scalar fallbacks).
 #[cfg(target_feature = "avx512f")]
 mod lanes {
     use wide::{f32x16, f64x8, i8x16, i16x16, i32x16, u8x16};
@@ -225,13 +226,13 @@ const FAST_MAX: f32 = 1.267_650_6e30;
 
 const IGNORE: u8 = crate::IGNORE;
 
-/// Where a row's labels come from, 16 cells at a time: a dense label slice,
+/// Where a row's labels come from, a step at a time: a dense label slice,
 /// or the sorted positive indices of a sparse row (every other cell is a
 /// negative). Cloned to walk a row a second time.
 pub(crate) trait Labels: Clone {
-    /// The labels of the next 16 cells.
+    /// The labels of the next `STEP` cells.
     fn step(&mut self) -> [u8; STEP];
-    /// The labels of the last `n < 16` cells, padded with ignored lanes.
+    /// The labels of the last `n < STEP` cells, padded with ignored lanes.
     fn tail(&mut self, n: usize) -> [u8; STEP];
     /// What the `n` cells not yet walked hold (used where the exp loop does
     /// not gather it, see `FACTS_IN_LOOP`).
@@ -563,7 +564,7 @@ impl Sums {
         }
     }
 
-    /// One step of 16 logits: accumulates the terms and returns them signed
+    /// One step of `STEP` logits: accumulates the terms and returns them signed
     /// (`+e` negative, `-e` positive, `0` ignored).
     #[inline(always)]
     fn step<const SHIFTED: bool>(&mut self, x: &[f32; STEP], labels: &[u8; STEP], shifts: Shifts) -> [f32; STEP] {
@@ -611,7 +612,7 @@ impl Sums {
     }
 }
 
-/// Pads a tail of fewer than 16 logits.
+/// Pads a tail of fewer than `STEP` logits.
 #[inline(always)]
 fn pad(x: &[f32]) -> [f32; STEP] {
     let mut xs = [0.0f32; STEP];

@@ -12,7 +12,7 @@
 //! * `#![no_std]`, no allocation, no global state: every function is a pure
 //!   function of its slices and writes only the buffers it is given.
 //! * Nothing panics: errors come back as [`Error`].
-//! * Explicit SIMD (`wide`, eight `f32` lanes) with an `exp` specialised for
+//! * Explicit SIMD (`wide`, 8 or 16 `f32` lanes) with an `exp` specialised for
 //!   the kernels' range ([`exp`] module), and a scalar `libm` path
 //!   ([`scalar`]) that is the test oracle.
 //! * Exact where the usual `1e12` masking trick is not: huge logits, fp16-scale
