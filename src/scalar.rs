@@ -1,4 +1,4 @@
-//! The scalar path: one logit at a time through [`Lse::push`] and `libm`.
+//! The scalar path: one logit at a time through [`Lse::push`](crate::Lse::push) and `libm`.
 //!
 //! It is the readable statement of the dense loss and the oracle that the
 //! SIMD kernels are tested against.
