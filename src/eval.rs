@@ -6,9 +6,13 @@
 //! Cells labelled [`IGNORE`](crate::IGNORE) are left out of every count and
 //! of the loss.
 
+use core::ops::Range;
+
 use crate::batch::row;
-use crate::kernel::{self, Dense, H, I, STEP, V};
-use crate::{Error, IGNORE, Shape};
+use crate::confusion;
+use crate::kernel::{self, Dense};
+use crate::{Error, Shape};
+use wide::u64x4;
 
 /// Confusion counts of one class.
 #[repr(C)]
@@ -129,14 +133,14 @@ impl<'a> Evaluator<'a> {
         shape.check_len(logits.len())?;
         shape.check_len(labels.len())?;
         let threshold = self.totals.threshold;
+        let chunk = chunk_rows(rows, classes);
         // The rows go in chunks: the loss of each row of a chunk first (which
         // validates them), then the chunk's counts, while it is in cache.
-        open_batch(self.counts, rows as u64);
         let mut loss_sum = 0.0f64;
         let mut exact = 0u64;
         let mut first = 0;
         while first < rows {
-            let n = (rows - first).min(CHUNK);
+            let n = (rows - first).min(chunk);
             for r in first..first + n {
                 match kernel::row_loss(row(logits, r, classes), Dense::new(row(labels, r, classes))) {
                     Ok(loss) => loss_sum += loss,
@@ -144,18 +148,16 @@ impl<'a> Evaluator<'a> {
                         // All or nothing: take back the chunks already counted.
                         let mut done = 0;
                         while done < first {
-                            count_chunk(self.counts, logits, labels, done, CHUNK, threshold, true);
-                            done += CHUNK;
+                            count_chunk(self.counts, logits, labels, done..done + chunk, threshold, Sign::Undo);
+                            done += chunk;
                         }
-                        undo_open_batch(self.counts, rows as u64);
                         return Err(e);
                     }
                 }
             }
-            exact += count_chunk(self.counts, logits, labels, first, n, threshold, false);
+            exact += count_chunk(self.counts, logits, labels, first..first + n, threshold, Sign::Add);
             first += n;
         }
-        close_batch(self.counts);
         self.totals.rows += rows as u64;
         self.totals.exact += exact;
         self.totals.loss_sum += loss_sum;
@@ -168,149 +170,70 @@ impl<'a> Evaluator<'a> {
     }
 }
 
-// How the counts are kept up to date.
-//
-// Between updates every class satisfies `TP + FP + FN + TN = counted cells`.
-// During an update only true positives, false positives, false negatives
-// and ignored cells are counted; the true negatives are settled per batch:
-// `open_batch` adds `rows + (TP + FP + FN)` (the sums before the batch) to
-// `TN`, each ignored cell takes 1 off it, and `close_batch` subtracts
-// `TP + FP + FN` (the sums after), which leaves `TN += rows - ignored -
-// (new TP + FP + FN)`. All in wrapping arithmetic, so the intermediate
-// values never matter.
-
-fn open_batch(counts: &mut [ClassCounts], rows: u64) {
-    for c in counts.iter_mut() {
-        c.true_neg = c.true_neg.wrapping_add(rows).wrapping_add(seen(c));
-    }
+/// Rows counted together: about `CHUNK_CELLS` cells (so a chunk read by the
+/// loss is still in cache when it is counted), at least `MIN_CHUNK_ROWS`
+/// rows (the byte counts are added to the caller's once per chunk) and at
+/// most what the byte counts hold; the batch split evenly.
+fn chunk_rows(rows: usize, classes: usize) -> usize {
+    let most = (CHUNK_CELLS / classes.max(1)).clamp(MIN_CHUNK_ROWS, CHUNK_ROWS);
+    rows.div_ceil(rows.div_ceil(most).max(1)).max(1)
 }
 
-/// Takes back an [`open_batch`] once the batch's counts are taken back too.
-fn undo_open_batch(counts: &mut [ClassCounts], rows: u64) {
-    for c in counts.iter_mut() {
-        c.true_neg = c.true_neg.wrapping_sub(rows).wrapping_sub(seen(c));
-    }
+/// See [`chunk_rows`].
+const CHUNK_CELLS: usize = 128 * 1024;
+/// See [`chunk_rows`].
+const MIN_CHUNK_ROWS: usize = 16;
+/// The most rows in a chunk: the length of the per-row wrong-cell flags.
+const CHUNK_ROWS: usize = 128;
+const _: () = assert!(CHUNK_ROWS <= confusion::MAX_ROWS);
+
+/// Whether [`count_chunk`] adds a chunk's counts or takes them back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sign {
+    Add,
+    Undo,
 }
 
-fn close_batch(counts: &mut [ClassCounts]) {
-    for c in counts.iter_mut() {
-        c.true_neg = c.true_neg.wrapping_sub(seen(c));
-    }
-}
-
-/// `TP + FP + FN` of a class.
-fn seen(c: &ClassCounts) -> u64 {
-    c.true_pos.wrapping_add(c.false_pos).wrapping_add(c.false_neg)
-}
-
-/// Rows counted together by [`count_chunk`].
-const CHUNK: usize = 32;
-
-/// Per-lane counts of one block of 16 classes over a chunk of rows.
-#[derive(Clone, Copy)]
-struct LaneCounts {
-    true_pos: [I; H],
-    false_pos: [I; H],
-    false_neg: [I; H],
-    ignored: [I; H],
-}
-
-/// Adds `1` to each lane where `mask` is set (a set lane is `-1` as `i32`).
-#[inline(always)]
-fn tally(count: I, mask: V) -> I {
-    count - wide::bytemuck::cast::<V, I>(mask)
-}
-
-/// The counts of 16 lanes as an array.
-#[inline(always)]
-fn lanes(v: [I; H]) -> [i32; STEP] {
-    wide::bytemuck::cast(v.map(|v| v.to_array()))
-}
-
-/// Counts rows `first .. first + n` (`n <= CHUNK`, rows already validated)
-/// into `counts`, adding them (or, with `undo`, taking them back); returns
-/// how many of them were predicted exactly right.
+/// Counts `rows` (at most [`CHUNK_ROWS`], already validated by the loss)
+/// into `counts`, adding them or taking them back; returns how many of them
+/// were predicted exactly right.
 ///
-/// The chunk is read block of 16 classes by block, each block down the
-/// rows (column-major): the counts of a block stay in vector registers over
-/// the chunk, one vector add per count per 16 cells whatever the predictions
-/// are, and reach the caller's `u64` counts once per chunk.
+/// The chunk is read a block of classes at a time, each block down the rows
+/// (column-major): the block's counts stay in byte lanes over the chunk and
+/// reach the caller's `u64` counts once per chunk.
 fn count_chunk(
     counts: &mut [ClassCounts],
     logits: &[f32],
     labels: &[u8],
-    first: usize,
-    n: usize,
+    rows: Range<usize>,
     threshold: f32,
-    undo: bool,
+    sign: Sign,
 ) -> u64 {
     let classes = counts.len();
-    let cells = first * classes..(first + n) * classes;
+    let n = rows.len().min(CHUNK_ROWS);
+    let cells = rows.start * classes..(rows.start + n) * classes;
     let (Some(xs), Some(ys)) = (logits.get(cells.clone()), labels.get(cells)) else { return 0 };
-    if classes == 0 {
-        return n as u64;
-    }
-    let thr = V::splat(threshold);
-    // Bit `k` of `wrong[r]`: cell `k` of some block of row `r` is wrong.
-    let mut wrong = [0u32; CHUNK];
-    let mut base = 0;
-    while base < classes {
-        let width = (classes - base).min(STEP);
-        let zero = [I::ZERO; H];
-        let mut acc = LaneCounts { true_pos: zero, false_pos: zero, false_neg: zero, ignored: zero };
-        let rows = xs.chunks_exact(classes).zip(ys.chunks_exact(classes)).zip(wrong.iter_mut());
-        for ((xr, yr), w) in rows {
-            let (x, y) = block(xr, yr, base, width);
-            let masks = kernel::unpack(kernel::bytes(&y));
-            let s = kernel::load(&x);
-            for h in 0..H {
-                let kernel::Masks { neg, pos } = masks[h];
-                let valid = neg | pos;
-                let pred = s[h].simd_gt(thr) & valid;
-                acc.true_pos[h] = tally(acc.true_pos[h], pred & pos);
-                acc.false_pos[h] = tally(acc.false_pos[h], pred & neg);
-                acc.false_neg[h] = tally(acc.false_neg[h], pos & !pred);
-                acc.ignored[h] = tally(acc.ignored[h], !valid);
-                *w |= ((pred ^ pos) & valid).to_bitmask();
-            }
+    // Row `r` has a wrongly predicted cell where `wrong[r] != 0`.
+    let mut wrong = [0u32; CHUNK_ROWS];
+    let kinds = confusion::Kinds::of(ys);
+    for (block, counts) in counts.chunks_mut(confusion::BLOCK).enumerate() {
+        // A row's last block is read as its last `BLOCK` classes: the lanes
+        // before `first` belong to the block before, and are dropped here
+        // (their wrong-cell bits are set again, which changes nothing).
+        let first = block * confusion::BLOCK;
+        let base = first.min(classes.saturating_sub(confusion::BLOCK));
+        let b = confusion::count_block(xs, ys, classes, base, threshold, kinds, &mut wrong);
+        let b = b.get(first - base..).unwrap_or(&[]);
+        for (c, add) in counts.iter_mut().zip(b) {
+            let add = u64x4::new(add.map(u64::from));
+            let old = u64x4::new([c.true_pos, c.false_pos, c.false_neg, c.true_neg]);
+            // Wrapping: an undo always follows the add it takes back.
+            let [true_pos, false_pos, false_neg, true_neg] =
+                if sign == Sign::Add { old + add } else { old - add }.to_array();
+            *c = ClassCounts { true_pos, false_pos, false_neg, true_neg };
         }
-        if undo {
-            let neg = |v: [I; H]| v.map(|v| I::ZERO - v);
-            acc = LaneCounts {
-                true_pos: neg(acc.true_pos),
-                false_pos: neg(acc.false_pos),
-                false_neg: neg(acc.false_neg),
-                ignored: neg(acc.ignored),
-            };
-        }
-        let (tp, fp, fneg, ign) = (lanes(acc.true_pos), lanes(acc.false_pos), lanes(acc.false_neg), lanes(acc.ignored));
-        // Sign-extended and added modulo 2^64: a negative count takes back.
-        let wide_add = |to: u64, v: i32| to.wrapping_add(i64::from(v) as u64);
-        let lanes = tp.into_iter().zip(fp).zip(fneg).zip(ign);
-        for (c, (((tp, fp), fneg), ign)) in counts.iter_mut().skip(base).take(width).zip(lanes) {
-            c.true_pos = wide_add(c.true_pos, tp);
-            c.false_pos = wide_add(c.false_pos, fp);
-            c.false_neg = wide_add(c.false_neg, fneg);
-            c.true_neg = wide_add(c.true_neg, -ign);
-        }
-        base += STEP;
     }
     wrong.iter().take(n).filter(|&&w| w == 0).count() as u64
-}
-
-/// Cells `base .. base + 16` of a row (`width` of them real; the rest padded
-/// as ignored).
-#[inline(always)]
-fn block(x: &[f32], y: &[u8], base: usize, width: usize) -> ([f32; STEP], [u8; STEP]) {
-    let xb = x.get(base..).unwrap_or(&[]);
-    let yb = y.get(base..).unwrap_or(&[]);
-    if let (Some(x), Some(y)) = (xb.first_chunk::<STEP>(), yb.first_chunk::<STEP>()) {
-        return (*x, *y);
-    }
-    let (mut xp, mut yp) = ([0.0f32; STEP], [IGNORE; STEP]);
-    xp.iter_mut().zip(xb).take(width).for_each(|(to, from)| *to = *from);
-    yp.iter_mut().zip(yb).take(width).for_each(|(to, from)| *to = *from);
-    (xp, yp)
 }
 
 fn ratio(a: u64, b: u64) -> f64 {

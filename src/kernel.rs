@@ -52,8 +52,6 @@ use crate::{Error, lse::Lse, stream::Stream};
 mod lanes {
     use wide::{f32x16, i8x16, i16x16, i32x16, u8x16};
     pub(crate) type V = f32x16;
-    /// Integer lanes of the same width (counters).
-    pub(crate) type I = i32x16;
     /// Vectors per step.
     pub(crate) const H: usize = 1;
     /// Logits per step: one 16-lane register.
@@ -112,8 +110,6 @@ mod lanes {
 mod lanes {
     use wide::{f32x8, i8x16, i16x8, i16x16, i32x8, u8x16};
     pub(crate) type V = f32x8;
-    /// Integer lanes of the same width (counters).
-    pub(crate) type I = i32x8;
     /// Vectors per step.
     pub(crate) const H: usize = 1;
     /// Logits per step: one vector. (Two per step, as on AVX-512, left too
@@ -172,21 +168,10 @@ mod lanes {
 }
 
 use lanes::exp;
-pub(crate) use lanes::{H, I, V};
+pub(crate) use lanes::{H, V};
 
 pub(crate) use lanes::STEP;
 
-/// A step's labels as a byte vector (for [`unpack`]).
-#[inline(always)]
-pub(crate) fn bytes(l: &[u8; STEP]) -> u8x16 {
-    lanes::bytes(l)
-}
-
-/// A step's logits as its vectors.
-#[inline(always)]
-pub(crate) fn load(x: &[f32; STEP]) -> [V; H] {
-    lanes::load(x)
-}
 /// Steps summed in `f32` before the lanes are added into the `f64` lanes
 /// (4: at most 3 `f32` roundings per lane per block; against 32-step blocks
 /// measured on AVX2 with callgrind: +3% instructions for the loss, +10% with
@@ -453,7 +438,7 @@ impl Shifts {
 
 /// Widens 16 labels into the masks of the step's vectors.
 #[inline(always)]
-pub(crate) fn unpack(lab: u8x16) -> [Masks; H] {
+fn unpack(lab: u8x16) -> [Masks; H] {
     lanes::masks(lab)
 }
 

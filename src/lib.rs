@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod batch;
+mod confusion;
 mod dense;
 mod error;
 mod eval;

@@ -136,8 +136,8 @@ fn zero_rows_report_zero_and_bad_inputs_change_nothing() {
     assert_eq!(mlcce::predict(&[f32::INFINITY], 0.0, &mut [0]), Err(Error::NonFinite));
 }
 
-/// A bad cell in a late row of a batch that spans several chunks of rows
-/// (the counting goes 16 rows at a time): every count and total is exactly
+/// A bad cell in a late row of a batch that spans several chunks
+/// of rows (at least 16 rows each): every count and total is exactly
 /// as before, and the next good batch counts as if the bad one never came.
 #[test]
 fn failed_update_after_many_counted_rows_changes_nothing() {
@@ -167,4 +167,110 @@ fn failed_update_after_many_counted_rows_changes_nothing() {
     let mut twice_y = y.clone();
     twice_y.extend_from_slice(&y);
     assert_eq!(counts, ref_metrics(&twice, &twice_y, classes, 0.25).counts);
+}
+
+/// Logits that sit on the edges of `logit > threshold`: the threshold itself
+/// and its neighbours, both zeros, subnormals, the extremes.
+fn edge_logits(thr: f32) -> [f32; 12] {
+    let tiny = f32::from_bits(1);
+    [
+        thr,
+        thr.next_up(),
+        thr.next_down(),
+        0.0,
+        -0.0,
+        tiny,
+        -tiny,
+        f32::MIN_POSITIVE,
+        -f32::MIN_POSITIVE,
+        f32::MAX,
+        f32::MIN,
+        1.0,
+    ]
+}
+
+/// The counting reads rows in chunks and classes in blocks (64, or 32 a
+/// register), takes a shortcut for chunks without IGNORE labels and another
+/// for the threshold 0. Every count and the exact-match count are checked
+/// exactly on shapes around those boundaries, with and without IGNORE, for
+/// several thresholds, with logits on the decision edge mixed in.
+#[test]
+fn counts_are_exact_on_every_counting_path() {
+    let mut rng = Rng::new(77);
+    let shapes = [
+        (1usize, 1usize),
+        (3, 31),
+        (4, 32),
+        (5, 33),
+        (6, 63),
+        (7, 64),
+        (9, 65),
+        (2, 127),
+        (3, 129),
+        (130, 40),
+        (300, 7),
+        (17, 1000),
+        (2, 4099),
+    ];
+    let thresholds = [0.0f32, -0.0, 0.5, -1.0, f32::from_bits(1), -f32::MIN_POSITIVE, f32::INFINITY, f32::NEG_INFINITY];
+    for (rows, classes) in shapes {
+        for ignore in [0.0, 0.1] {
+            let y = rng.labels(rows * classes, 0.3, ignore);
+            for thr in thresholds {
+                let edges = edge_logits(thr);
+                let x: Vec<f32> = (0..rows * classes)
+                    .map(|_| {
+                        if rng.unit() < 0.3 {
+                            let e = edges[rng.below(edges.len())];
+                            if e.is_finite() { e } else { 0.0 }
+                        } else {
+                            rng.normal(2.0)
+                        }
+                    })
+                    .collect();
+                let want = ref_metrics(&x, &y, classes, thr);
+                let mut counts = vec![ClassCounts::default(); classes];
+                let mut ev = Evaluator::new(&mut counts, thr).unwrap();
+                ev.update(rows, &x, &y).unwrap();
+                let exact = ev.totals().exact;
+                let _ = ev;
+                let what = format!("{rows}x{classes}, ignored {ignore}, threshold {thr:e}");
+                assert_eq!(exact, want.exact, "{what}");
+                assert_eq!(counts, want.counts, "{what}");
+            }
+        }
+    }
+}
+
+/// 300 rows (more than a byte counts) where one class is always a true
+/// positive, one always a false positive, one always a false negative and one
+/// always a true negative: the per-chunk byte counts never wrap.
+#[test]
+fn counts_past_255_rows_do_not_wrap() {
+    let rows = 300;
+    let x: Vec<f32> = (0..rows).flat_map(|_| [1.0f32, 1.0, -1.0, -1.0]).collect();
+    let y: Vec<u8> = (0..rows).flat_map(|_| [1u8, 0, 1, 0]).collect();
+    for split in [rows, 1, 255, 256] {
+        let mut counts = [ClassCounts::default(); 4];
+        let mut ev = Evaluator::new(&mut counts, 0.0).unwrap();
+        let mut done = 0;
+        while done < rows {
+            let n = split.min(rows - done);
+            ev.update(n, &x[done * 4..(done + n) * 4], &y[done * 4..(done + n) * 4]).unwrap();
+            done += n;
+        }
+        assert_eq!(ev.totals().exact, 0);
+        let _ = ev;
+        let n = rows as u64;
+        assert_eq!(
+            counts,
+            [
+                ClassCounts { true_pos: n, false_pos: 0, false_neg: 0, true_neg: 0 },
+                ClassCounts { true_pos: 0, false_pos: n, false_neg: 0, true_neg: 0 },
+                ClassCounts { true_pos: 0, false_pos: 0, false_neg: n, true_neg: 0 },
+                ClassCounts { true_pos: 0, false_pos: 0, false_neg: 0, true_neg: n },
+            ],
+            "batches of {split}"
+        );
+    }
 }
