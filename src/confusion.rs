@@ -7,8 +7,8 @@
 //! The counts are byte lanes, one per class, read down the rows of a chunk
 //! (at most [`MAX_ROWS`] of them): each count costs one byte-wide add per
 //! register of 32 cells (64 with AVX-512) whatever the predictions are, and
-//! reaches the caller's `u64` counts once per chunk. The predictions `logit
-//! > threshold` are narrowed from `f32` lanes to bytes by saturating packs:
+//! reaches the caller's `u64` counts once per chunk. The predictions
+//! (`logit > threshold`) are narrowed from `f32` lanes to bytes by saturating packs:
 //! for threshold 0 the packs do the comparison themselves (as an `i32`, a
 //! positive `f32` is positive, `+0` is 0 and everything else negative, and
 //! saturation keeps the sign), otherwise the lanes are compared first.
@@ -65,7 +65,7 @@ impl Kinds {
 
 /// Counts classes `base .. base + BLOCK` of each row of `logits` and
 /// `labels` (`classes` per row, at most [`MAX_ROWS`] rows, labels of the
-/// given `kinds`), and sets bits of `wrong[r]` where row `r` has a wrongly
+/// given `kinds`), and sets `wrong[r]` to 1 where row `r` has a wrongly
 /// predicted cell in the block. A block must lie within the row unless the
 /// row is shorter than a block: then the lanes past the row's end count as
 /// negatives predicted negative (the caller drops them).
@@ -76,7 +76,7 @@ pub(crate) fn count_block(
     base: usize,
     threshold: f32,
     kinds: Kinds,
-    wrong: &mut [u32],
+    wrong: &mut [u8],
 ) -> BlockCounts {
     lanes::count_block(Rows { logits, labels, classes, base }, threshold, kinds, wrong)
 }
@@ -94,10 +94,11 @@ struct Rows<'a> {
 }
 
 impl Rows<'_> {
-    /// Calls `row` on each row's block (as two registers' worth) and ORs
-    /// the wrong-cell bits it returns into `wrong`. Returns the rows counted.
+    /// Calls `row` on each row's block (as two registers' worth) and flags
+    /// in `wrong` the rows where it returns wrong-cell bits. Returns the rows
+    /// counted.
     #[inline(always)]
-    fn each(self, wrong: &mut [u32], mut row: impl FnMut(&[[f32; HALF]; 2], &[[u8; HALF]; 2]) -> u32) -> u8 {
+    fn each(self, wrong: &mut [u8], mut row: impl FnMut(&[[f32; HALF]; 2], &[[u8; HALF]; 2]) -> u64) -> u8 {
         let Rows { logits, labels, classes, base } = self;
         if classes == 0 {
             return 0;
@@ -112,7 +113,7 @@ impl Rows<'_> {
                 let x = logits.get(at..).and_then(|x| x.first_chunk::<BLOCK>());
                 let y = labels.get(at..).and_then(|y| y.first_chunk::<BLOCK>());
                 if let (Some(x), Some(y)) = (x, y) {
-                    *w |= row(wide::bytemuck::cast_ref(x), wide::bytemuck::cast_ref(y));
+                    *w |= u8::from(row(wide::bytemuck::cast_ref(x), wide::bytemuck::cast_ref(y)) != 0);
                     n += 1;
                 }
             }
@@ -125,7 +126,7 @@ impl Rows<'_> {
                 let cells = r * classes + base..(r + 1) * classes;
                 xp.iter_mut().zip(logits.get(cells.clone()).unwrap_or(&[])).for_each(|(to, from)| *to = *from);
                 yp.iter_mut().zip(labels.get(cells).unwrap_or(&[])).for_each(|(to, from)| *to = *from);
-                *w |= row(wide::bytemuck::cast_ref(&xp), wide::bytemuck::cast_ref(&yp));
+                *w |= u8::from(row(wide::bytemuck::cast_ref(&xp), wide::bytemuck::cast_ref(&yp)) != 0);
                 n += 1;
             }
         }
@@ -143,8 +144,13 @@ mod pairs {
     use super::portable::{Bytes, Threshold};
     use super::{BlockCounts, HALF, Kinds, Rows};
 
-    pub(super) fn count_block(rows: Rows, threshold: f32, kinds: Kinds, wrong: &mut [u32]) -> BlockCounts {
-        if threshold == 0.0 {
+    /// Whether the threshold-0 shortcut is built: where `wide` has SIMD
+    /// (elsewhere its packs are plain loops, and a second copy of the
+    /// counting would cost flash for little).
+    const ZERO_SHORTCUT: bool = cfg!(any(target_feature = "sse2", target_feature = "neon", target_feature = "simd128"));
+
+    pub(super) fn count_block(rows: Rows, threshold: f32, kinds: Kinds, wrong: &mut [u8]) -> BlockCounts {
+        if ZERO_SHORTCUT && threshold == 0.0 {
             // The usual threshold: the packs compare with 0 themselves.
             count(rows, Bytes::positive, kinds, wrong)
         } else {
@@ -163,7 +169,7 @@ mod pairs {
     }
 
     #[inline(always)]
-    fn count(rows: Rows, predict: impl Fn(&[f32; HALF]) -> Bytes, kinds: Kinds, wrong: &mut [u32]) -> BlockCounts {
+    fn count(rows: Rows, predict: impl Fn(&[f32; HALF]) -> Bytes, kinds: Kinds, wrong: &mut [u8]) -> BlockCounts {
         let zero = Bytes::splat(0);
         let mut acc = [Acc { true_pos: zero, a: zero, b: zero, c: zero }; 2];
         let per_class = |acc: [Acc; 2], counts: fn(Acc) -> [Bytes; 4]| -> BlockCounts {
@@ -184,7 +190,7 @@ mod pairs {
                         // `-label` is 0 or all ones, like the prediction.
                         wrong = wrong.or(pred.xor(zero.sub(y)));
                     }
-                    wrong.bitmask()
+                    u64::from(wrong.bitmask())
                 });
                 for acc in &mut acc {
                     acc.c = Bytes::splat(n);
@@ -210,7 +216,7 @@ mod pairs {
                         acc.c = acc.c.sub(n);
                         wrong = wrong.or(false_pos.or(false_neg));
                     }
-                    wrong.bitmask()
+                    u64::from(wrong.bitmask())
                 });
                 per_class(acc, |Acc { true_pos, a, b, c }| [true_pos, a, b.sub(true_pos), c.sub(a)])
             }
@@ -441,7 +447,7 @@ mod avx512 {
     use super::{BLOCK, BlockCounts, Kinds, Rows};
     use core::arch::x86_64::*;
 
-    pub(super) fn count_block(rows: Rows, threshold: f32, kinds: Kinds, wrong: &mut [u32]) -> BlockCounts {
+    pub(super) fn count_block(rows: Rows, threshold: f32, kinds: Kinds, wrong: &mut [u8]) -> BlockCounts {
         // SAFETY (both calls): this module is only compiled when the build
         // enables AVX-512F and AVX-512BW for the whole crate (the `cfg`
         // above), so the CPU it runs on has them.
@@ -469,7 +475,7 @@ mod avx512 {
     /// Counts with the predictions `logit > threshold`; `ZERO`: the
     /// threshold is 0.
     #[target_feature(enable = "avx512f,avx512bw")]
-    fn count<const ZERO: bool>(rows: Rows, threshold: f32, kinds: Kinds, wrong: &mut [u32]) -> BlockCounts {
+    fn count<const ZERO: bool>(rows: Rows, threshold: f32, kinds: Kinds, wrong: &mut [u8]) -> BlockCounts {
         let zero = _mm512_setzero_si512();
         let one = _mm512_set1_epi8(1);
         let thr = _mm512_set1_ps(threshold);
@@ -492,8 +498,6 @@ mod avx512 {
                 _mm512_maskz_mov_epi8(a | b << 16 | c << 32 | d << 48, one)
             }
         };
-        // A row's wrong-cell bits, folded to 32.
-        let fold = |m: u64| m as u32 | (m >> 32) as u32;
         let (mut tp, mut a, mut b, mut c) = (zero, zero, zero, zero);
         let counts = match kinds {
             Kinds::Hard => {
@@ -509,7 +513,7 @@ mod avx512 {
                     b = _mm512_add_epi8(b, y);
                     // False positives, and false negatives: label 1, no true positive.
                     let miss = _mm512_or_si512(false_pos, _mm512_xor_si512(y, true_pos));
-                    fold(_mm512_test_epi8_mask(miss, miss))
+                    _mm512_test_epi8_mask(miss, miss)
                 });
                 let neg = _mm512_sub_epi8(_mm512_set1_epi8(n as i8), b);
                 [tp, a, _mm512_sub_epi8(b, tp), _mm512_sub_epi8(neg, a)]
@@ -524,7 +528,7 @@ mod avx512 {
                     a = _mm512_mask_add_epi8(a, pred & n, a, one);
                     b = _mm512_mask_add_epi8(b, p, b, one);
                     c = _mm512_mask_add_epi8(c, n, c, one);
-                    fold((pred & n) | (p & !pred))
+                    (pred & n) | (p & !pred)
                 });
                 [tp, a, _mm512_sub_epi8(b, tp), _mm512_sub_epi8(c, a)]
             }

@@ -180,11 +180,11 @@ fn chunk_rows(rows: usize, classes: usize) -> usize {
 }
 
 /// See [`chunk_rows`].
-const CHUNK_CELLS: usize = 128 * 1024;
+const CHUNK_CELLS: usize = 64 * 1024;
 /// See [`chunk_rows`].
 const MIN_CHUNK_ROWS: usize = 16;
 /// The most rows in a chunk: the length of the per-row wrong-cell flags.
-const CHUNK_ROWS: usize = 128;
+const CHUNK_ROWS: usize = 64;
 const _: () = assert!(CHUNK_ROWS <= confusion::MAX_ROWS);
 
 /// Whether [`count_chunk`] adds a chunk's counts or takes them back.
@@ -214,7 +214,7 @@ fn count_chunk(
     let cells = rows.start * classes..(rows.start + n) * classes;
     let (Some(xs), Some(ys)) = (logits.get(cells.clone()), labels.get(cells)) else { return 0 };
     // Row `r` has a wrongly predicted cell where `wrong[r] != 0`.
-    let mut wrong = [0u32; CHUNK_ROWS];
+    let mut wrong = [0u8; CHUNK_ROWS];
     let kinds = confusion::Kinds::of(ys);
     for (block, counts) in counts.chunks_mut(confusion::BLOCK).enumerate() {
         // A row's last block is read as its last `BLOCK` classes: the lanes
