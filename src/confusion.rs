@@ -135,7 +135,7 @@ impl Rows<'_> {
 }
 
 /// Two 32-byte registers per row of a block, with the byte operations of
-/// [`avx2`] or [`portable`].
+/// the `avx2` or `portable` module.
 #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512bw")))]
 mod pairs {
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]

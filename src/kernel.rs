@@ -893,7 +893,7 @@ pub(crate) fn segments_loss_grad(
     Ok(state.loss_f64())
 }
 
-/// [`segments_grad`] with the gradient written over the logits (always the
+/// [`segments_loss_grad`] with the gradient written over the logits (always the
 /// shifted path: the logits are gone once written over); returns the loss.
 pub(crate) fn segments_loss_grad_in_place(buf: &mut [f32], segs: &impl Segments, scale: f32) -> Result<f64, Error> {
     let (mn, mp) = row_maxima(buf, segs)?;
