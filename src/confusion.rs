@@ -103,15 +103,18 @@ impl Rows<'_> {
         if classes == 0 {
             return 0;
         }
-        // Rows by index, not `chunks_exact` (whose length is a division the
-        // compiler cannot always prove safe at `opt-level = "z"`).
+        // The rows of the block's own length: `x.len() == classes` for each,
+        // so the block's bounds are checked once. (Not a zip of
+        // `chunks_exact`: a zip asks for their length, a division the
+        // compiler cannot prove safe at `opt-level = "z"`.)
         let rows = (logits.len() / classes).min(labels.len() / classes).min(MAX_ROWS);
         let mut n = 0;
         if base + BLOCK <= classes {
-            for (r, w) in wrong.iter_mut().take(rows).enumerate() {
-                let at = r * classes + base;
-                let x = logits.get(at..).and_then(|x| x.first_chunk::<BLOCK>());
-                let y = labels.get(at..).and_then(|y| y.first_chunk::<BLOCK>());
+            let mut ys = labels.chunks_exact(classes);
+            for (x, w) in logits.chunks_exact(classes).take(rows).zip(wrong.iter_mut()) {
+                let Some(y) = ys.next() else { break };
+                let x = x.get(base..).and_then(|x| x.first_chunk::<BLOCK>());
+                let y = y.get(base..).and_then(|y| y.first_chunk::<BLOCK>());
                 if let (Some(x), Some(y)) = (x, y) {
                     *w |= u8::from(row(wide::bytemuck::cast_ref(x), wide::bytemuck::cast_ref(y)) != 0);
                     n += 1;
