@@ -9,23 +9,16 @@ use mlcce::{Reduction, Shape};
 use std::hint::black_box;
 use std::time::Duration;
 
+#[path = "support/inputs.rs"]
+mod support;
+
 /// (rows, classes, fraction of positive labels)
 pub const SHAPES: [(usize, usize, f64); 4] =
     [(256, 1000, 0.05), (1, 32, 0.10), (72, 16384, 0.0005), (32, 131_072, 0.0001)];
 
 /// Logits ~ N(0, 2) (clipped sum of uniforms) and labels with `p` positives.
 pub fn inputs(rows: usize, classes: usize, p: f64, seed: u64) -> (Vec<f32>, Vec<u8>) {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut unit = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let n = rows * classes;
-    let logits = (0..n).map(|_| ((unit() + unit() + unit() + unit() - 2.0) * 3.46) as f32).collect();
-    let labels = (0..n).map(|_| u8::from(unit() < p)).collect();
-    (logits, labels)
+    support::dense(rows, classes, p, seed)
 }
 
 /// What a firmware engineer writes: per row, one pass for the two maxima,

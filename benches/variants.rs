@@ -7,15 +7,9 @@ use mlcce::{ClassCounts, Evaluator, GpShape, Reduction, Shape};
 use std::hint::black_box;
 use std::time::Duration;
 
-fn rand_stream(seed: u64) -> impl FnMut() -> f64 {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+#[path = "support/inputs.rs"]
+mod support;
+use support::rand_stream;
 
 fn config<'a>(
     c: &'a mut Criterion,

@@ -5,22 +5,16 @@ use mlcce::{Reduction, Shape};
 use std::hint::black_box;
 use std::time::Instant;
 
+#[path = "../benches/support/inputs.rs"]
+mod inputs;
+
 fn main() {
     let classes: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(32);
     let rows: usize = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(1);
     let runs: usize = std::env::args().nth(3).and_then(|s| s.parse().ok()).unwrap_or(15);
     let per_run: usize = std::env::args().nth(4).and_then(|s| s.parse().ok()).unwrap_or(64_000_000);
     // The inputs of `benches/dense.rs`: logits ~ N(0, 2), 10% positives.
-    let mut s = 7u64.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut unit = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let logits: Vec<f32> =
-        (0..rows * classes).map(|_| ((unit() + unit() + unit() + unit() - 2.0) * 3.46) as f32).collect();
-    let labels: Vec<u8> = (0..rows * classes).map(|_| u8::from(unit() < 0.1)).collect();
+    let (logits, labels) = inputs::dense(rows, classes, 0.10, 7);
     let shape = Shape::new(rows, classes);
     let mut grad = vec![0.0f32; rows * classes];
     let n = (per_run / (rows * classes)).max(4);

@@ -6,18 +6,15 @@ use mlcce::{ClassCounts, Evaluator, Reduction, Shape};
 use std::hint::black_box;
 use std::time::Instant;
 
+#[path = "../benches/support/inputs.rs"]
+mod inputs;
+
 fn main() {
     let arg = |k: usize, default: usize| std::env::args().nth(k).and_then(|s| s.parse().ok()).unwrap_or(default);
     let (classes, rows, runs, per_run) = (arg(1, 1000), arg(2, 256), arg(3, 15), arg(4, 64_000_000));
     // The inputs of `benches/variants.rs`: 5% positives, random logits in
     // [-4, 4] and a trained model's (negatives near -4, positives near +3).
-    let mut s = 3u64.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut unit = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut unit = inputs::rand_stream(3);
     let random: Vec<f32> = (0..rows * classes).map(|_| ((unit() - 0.5) * 8.0) as f32).collect();
     let labels: Vec<u8> = (0..rows * classes).map(|_| u8::from(unit() < 0.05)).collect();
     let trained: Vec<f32> = labels
