@@ -175,7 +175,7 @@ mod pairs {
     fn count(rows: Rows, predict: impl Fn(&[f32; HALF]) -> Bytes, kinds: Kinds, wrong: &mut [u8]) -> BlockCounts {
         let zero = Bytes::splat(0);
         let mut acc = [Acc { true_pos: zero, a: zero, b: zero, c: zero }; 2];
-        let per_class = |acc: [Acc; 2], counts: fn(Acc) -> [Bytes; 4]| -> BlockCounts {
+        let per_class = |acc: [Acc; 2], counts: &dyn Fn(Acc) -> [Bytes; 4]| -> BlockCounts {
             wide::bytemuck::cast(acc.map(|acc| Bytes::per_class(counts(acc))))
         };
         match kinds {
@@ -195,11 +195,10 @@ mod pairs {
                     }
                     u64::from(wrong.bitmask())
                 });
-                for acc in &mut acc {
-                    acc.c = Bytes::splat(n);
-                }
-                per_class(acc, |Acc { true_pos, a, b, c }| {
-                    let (false_pos, neg) = (a.sub(true_pos), c.sub(b));
+                // Every counted lane is a positive or a negative.
+                let rows = Bytes::splat(n);
+                per_class(acc, &|Acc { true_pos, a, b, .. }| {
+                    let (false_pos, neg) = (a.sub(true_pos), rows.sub(b));
                     [true_pos, false_pos, b.sub(true_pos), neg.sub(false_pos)]
                 })
             }
@@ -221,7 +220,7 @@ mod pairs {
                     }
                     u64::from(wrong.bitmask())
                 });
-                per_class(acc, |Acc { true_pos, a, b, c }| [true_pos, a, b.sub(true_pos), c.sub(a)])
+                per_class(acc, &|Acc { true_pos, a, b, c }| [true_pos, a, b.sub(true_pos), c.sub(a)])
             }
         }
     }

@@ -167,10 +167,7 @@ mod lanes {
     }
 }
 
-use lanes::exp;
-pub(crate) use lanes::{H, V};
-
-pub(crate) use lanes::STEP;
+use lanes::{H, STEP, V, exp};
 
 /// Steps summed in `f32` before the lanes are added into the `f64` lanes
 /// (4: at most 3 `f32` roundings per lane per block; against 32-step blocks
