@@ -3,7 +3,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mlcce::{ClassCounts, Evaluator, GpShape, Reduction, Shape};
+use mlcce::{ClassCounts, Csr, Evaluator, GpShape, Reduction, Shape};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ fn sparse_vs_dense(c: &mut Criterion) {
     let mut out = [0.0f32];
     g.bench_function("dense", |b| b.iter(|| mlcce::loss(s, black_box(&x), &y, Reduction::Mean, &mut out)));
     g.bench_function("sparse", |b| {
-        b.iter(|| mlcce::sparse_loss(s, black_box(&x), &pos, &off, Reduction::Mean, &mut out))
+        b.iter(|| mlcce::sparse_loss(s, black_box(&x), Csr::new(&pos, &off), Reduction::Mean, &mut out))
     });
     g.finish();
 }
@@ -76,7 +76,14 @@ fn globalpointer_vs_dense(c: &mut Criterion) {
     });
     g.bench_function("globalpointer", |b| {
         b.iter(|| {
-            mlcce::globalpointer_loss(shape, black_box(&x), &lengths, &spans, &offsets, Reduction::Mean, &mut out)
+            mlcce::globalpointer_loss(
+                shape,
+                black_box(&x),
+                &lengths,
+                Csr::new(&spans, &offsets),
+                Reduction::Mean,
+                &mut out,
+            )
         })
     });
     g.bench_function("dense-with-ignore+grad", |b| {
@@ -88,8 +95,7 @@ fn globalpointer_vs_dense(c: &mut Criterion) {
                 shape,
                 black_box(&x),
                 &lengths,
-                &spans,
-                &offsets,
+                Csr::new(&spans, &offsets),
                 Reduction::Mean,
                 None,
                 &mut grad,

@@ -1,6 +1,6 @@
 //! Runs one kernel in a loop for profiling (`perf record`):
 //! `cargo run --release --example profile_loop -- [fwd|grad|inplace] [rows] [classes] [seconds]`.
-use mlcce::{Reduction, Shape};
+use mlcce::{Csr, Reduction, Shape};
 use std::time::Instant;
 
 fn main() {
@@ -37,14 +37,20 @@ fn main() {
                     let offsets = vec![0usize; rows + 1];
                     let x = &logits[..rows * l * l];
                     if mode == "gp" {
-                        mlcce::globalpointer_loss(shape, x, &lengths, &[], &offsets, Reduction::Mean, &mut out)
+                        mlcce::globalpointer_loss(
+                            shape,
+                            x,
+                            &lengths,
+                            Csr::new(&[], &offsets),
+                            Reduction::Mean,
+                            &mut out,
+                        )
                     } else {
                         mlcce::globalpointer_loss_grad(
                             shape,
                             x,
                             &lengths,
-                            &[],
-                            &offsets,
+                            Csr::new(&[], &offsets),
                             Reduction::Mean,
                             None,
                             &mut grad[..rows * l * l],

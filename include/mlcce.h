@@ -17,40 +17,64 @@
 #define MLCCE_VERSION_MINOR 1
 #define MLCCE_VERSION_PATCH 0
 
-// Label of a class that takes part in neither sum (gradient 0).
+/*
+ Label of a class that takes part in neither sum (gradient 0).
+ */
 #define MLCCE_IGNORE 255
 
-// Reduction: one loss per row (`out` holds `rows` floats).
+/*
+ Reduction: one loss per row (`out` holds `rows` floats).
+ */
 #define MLCCE_REDUCTION_NONE 0
 
-// Reduction: the mean over rows (`out[0]`); MEAN over 0 rows is a shape error.
+/*
+ Reduction: the mean over rows (`out[0]`); MEAN over 0 rows is a shape error.
+ */
 #define MLCCE_REDUCTION_MEAN 1
 
-// Reduction: the sum over rows (`out[0]`).
+/*
+ Reduction: the sum over rows (`out[0]`).
+ */
 #define MLCCE_REDUCTION_SUM 2
 
-// The result of every fallible `mlcce_*` function (an `int32_t`-sized enum).
+/*
+ The result of every fallible `mlcce_*` function (an `int32_t`-sized enum).
+ */
 enum mlcce_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : int32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
-  // Success.
+  /*
+   Success.
+   */
   MLCCE_OK = 0,
-  // A pointer that addresses at least one element is NULL.
+  /*
+   A pointer that addresses at least one element is NULL.
+   */
   MLCCE_ERR_NULL_POINTER = 1,
-  // `rows * classes` overflows, MEAN over 0 rows, offsets that decrease or
-  // point past their buffer, a GlobalPointer length above `max_len`.
+  /*
+   `rows * classes` overflows, MEAN over 0 rows, offsets that decrease or
+   point past their buffer, a GlobalPointer length above `max_len`.
+   */
   MLCCE_ERR_SHAPE = 2,
-  // A dense label not 0, 1 or 255; a soft target NaN or outside [0, 1].
+  /*
+   A dense label not 0, 1 or 255; a soft target NaN or outside [0, 1].
+   */
   MLCCE_ERR_LABEL = 3,
-  // A NaN or infinite logit in a cell that takes part.
+  /*
+   A NaN or infinite logit in a cell that takes part.
+   */
   MLCCE_ERR_NON_FINITE = 4,
-  // A sparse index `>= classes` or not strictly increasing in its row; a
-  // span outside its row's valid upper triangle.
+  /*
+   A sparse index `>= classes` or not strictly increasing in its row; a
+   span outside its row's valid upper triangle.
+   */
   MLCCE_ERR_INDEX = 5,
-  // An unknown reduction or another bad parameter value (NaN threshold,
-  // misaligned or overlapping buffers, an uninitialised state).
+  /*
+   An unknown reduction or another bad parameter value (NaN threshold,
+   misaligned or overlapping buffers, an uninitialised state).
+   */
   MLCCE_ERR_ARGUMENT = 6,
 };
 #ifndef __cplusplus
@@ -61,78 +85,136 @@ typedef int32_t mlcce_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// A partial log-sum-exp: `Σ e^{v} = e^{shift} · sum` over the terms seen.
+/*
+ A partial log-sum-exp: `Σ e^{v} = e^{shift} · sum` over the terms seen.
+ */
 typedef struct mlcce_lse {
-  // Reference exponent (`-inf` while no term has been seen).
+  /*
+   Reference exponent (`-inf` while no term has been seen).
+   */
   float shift;
-  // The sum of `e^{v - shift}` over the terms seen (`0` while none).
+  /*
+   The sum of `e^{v - shift}` over the terms seen (`0` while none).
+   */
   float sum;
 } mlcce_lse;
 
-// The loss state of one row, or of any part of it (C: `mlcce_stream`).
-//
-// A stream accumulates ONE row: each `update` appends the next classes of
-// that row, and `merge` combines two disjoint parts of the same row (any
-// split, any order). It is a plain value of 16 bytes: keep it on the stack.
+/*
+ The loss state of one row, or of any part of it (C: `mlcce_stream`).
+
+ A stream accumulates ONE row: each `update` appends the next classes of
+ that row, and `merge` combines two disjoint parts of the same row (any
+ split, any order). It is a plain value of 16 bytes: keep it on the stack.
+ */
 typedef struct mlcce_stream {
-  // `Σ_{y=0} e^{s}` over the negative classes seen.
+  /*
+   `Σ_{y=0} e^{s}` over the negative classes seen.
+   */
   struct mlcce_lse neg;
-  // `Σ_{y=1} e^{-s}` over the positive classes seen.
+  /*
+   `Σ_{y=1} e^{-s}` over the positive classes seen.
+   */
   struct mlcce_lse pos;
 } mlcce_stream;
 
-// The running totals of an evaluation (everything but the per-class counts).
+/*
+ The running totals of an evaluation (everything but the per-class counts).
+ */
 typedef struct mlcce_eval_totals {
-  // Rows seen.
+  /*
+   Rows seen.
+   */
   uint64_t rows;
-  // Rows whose every counted cell was predicted right.
+  /*
+   Rows whose every counted cell was predicted right.
+   */
   uint64_t exact;
-  // Sum of the rows' losses.
+  /*
+   Sum of the rows' losses.
+   */
   double loss_sum;
-  // Classes per row.
+  /*
+   Classes per row.
+   */
   size_t classes;
-  // Decision threshold on the logits.
+  /*
+   Decision threshold on the logits.
+   */
   float threshold;
 } mlcce_eval_totals;
 
-// Confusion counts of one class.
+/*
+ Confusion counts of one class.
+ */
 typedef struct mlcce_class_counts {
-  // Predicted positive, labelled positive.
+  /*
+   Predicted positive, labelled positive.
+   */
   uint64_t true_pos;
-  // Predicted positive, labelled negative.
+  /*
+   Predicted positive, labelled negative.
+   */
   uint64_t false_pos;
-  // Predicted negative, labelled positive.
+  /*
+   Predicted negative, labelled positive.
+   */
   uint64_t false_neg;
-  // Predicted negative, labelled negative.
+  /*
+   Predicted negative, labelled negative.
+   */
   uint64_t true_neg;
 } mlcce_class_counts;
 
-// The evaluation accumulator: a plain struct the caller keeps (on the stack
-// is fine); `per_class` points to the caller's `classes` counts.
+/*
+ The evaluation accumulator: a plain struct the caller keeps (on the stack
+ is fine); `per_class` points to the caller's `classes` counts.
+ */
 typedef struct mlcce_eval {
-  // Running totals (rows, exact rows, loss sum, classes, threshold).
+  /*
+   Running totals (rows, exact rows, loss sum, classes, threshold).
+   */
   struct mlcce_eval_totals totals;
-  // The caller's per-class counts (`totals.classes` entries).
+  /*
+   The caller's per-class counts (`totals.classes` entries).
+   */
   struct mlcce_class_counts *per_class;
 } mlcce_eval;
 
-// The figures of an evaluation. With no rows, every figure is 0.
+/*
+ The figures of an evaluation. With no rows, every figure is 0.
+ */
 typedef struct mlcce_report {
-  // Rows seen.
+  /*
+   Rows seen.
+   */
   uint64_t rows;
-  // Mean loss over rows.
+  /*
+   Mean loss over rows.
+   */
   float mean_loss;
-  // `TP / (TP + FP)` over all classes (0 if no positive prediction).
+  /*
+   `TP / (TP + FP)` over all classes (0 if no positive prediction).
+   */
   float micro_precision;
-  // `TP / (TP + FN)` over all classes (0 if no positive label).
+  /*
+   `TP / (TP + FN)` over all classes (0 if no positive label).
+   */
   float micro_recall;
-  // `2TP / (2TP + FP + FN)` over all classes.
+  /*
+   `2TP / (2TP + FP + FN)` over all classes.
+   */
   float micro_f1;
-  // Mean over classes of each class's F1 (0 for a class with no TP, FP, FN).
+  /*
+   Mean over classes of each class's F1 (0 for a class with no TP, FP, FN).
+   */
   float macro_f1;
-  // `(FP + FN) / counted cells`.
+  /*
+   `(FP + FN) / counted cells`.
+   */
   float hamming_loss;
-  // Fraction of rows predicted exactly right.
+  /*
+   Fraction of rows predicted exactly right.
+   */
   float subset_accuracy;
 } mlcce_report;
 
@@ -140,16 +222,18 @@ typedef struct mlcce_report {
 extern "C" {
 #endif // __cplusplus
 
-// The loss of a batch with dense labels.
-//
-// - `logits`: `rows * classes` floats, row-major.
-// - `labels`: `rows * classes` bytes: 0, 1 or `MLCCE_IGNORE`.
-// - `reduction`: `MLCCE_REDUCTION_NONE`, `_MEAN` or `_SUM`.
-// - `out`: `rows` floats for NONE, 1 float otherwise.
-//
-// # Safety
-// Each pointer addresses at least as many elements as stated (or may be
-// NULL where that number is 0); `out` does not overlap the inputs.
+/*
+ The loss of a batch with dense labels.
+
+ logits: rows * classes floats, row-major.
+ labels: rows * classes bytes: 0, 1 or MLCCE_IGNORE.
+ reduction: MLCCE_REDUCTION_NONE, _MEAN or _SUM.
+ out: rows floats for NONE, 1 float otherwise; overlaps no input.
+ A pointer may be NULL only where it addresses 0 elements.
+
+ Safety: Each pointer addresses at least as many elements as stated (or may be
+ NULL where that number is 0); `out` does not overlap the inputs.
+ */
 mlcce_status mlcce_loss(const float *logits,
                         const uint8_t *labels,
                         size_t rows,
@@ -157,15 +241,16 @@ mlcce_status mlcce_loss(const float *logits,
                         uint32_t reduction,
                         float *out);
 
-// The loss (optional) and its gradient, fused.
-//
-// - `loss_out`: NULL (loss not wanted), or as `out` of [`mlcce_loss`].
-// - `grad`: `rows * classes` floats: the gradient of the reduced loss. It
-//   may be the very pointer `logits` (computed in place); any other overlap
-//   with an input is `MLCCE_ERR_ARGUMENT`.
-//
-// # Safety
-// As [`mlcce_loss`]; `grad` addresses `rows * classes` writable floats.
+/*
+ The loss (optional) and its gradient, fused.
+
+ loss_out: NULL (loss not wanted), or as out of mlcce_loss.
+ grad: rows * classes floats, the gradient of the reduced loss. It may be
+ the very pointer logits (computed in place); any other overlap with an
+ input is MLCCE_ERR_ARGUMENT.
+
+ Safety: As `mlcce_loss`; `grad` addresses `rows * classes` writable floats.
+ */
 mlcce_status mlcce_loss_grad(const float *logits,
                              const uint8_t *labels,
                              size_t rows,
@@ -174,83 +259,94 @@ mlcce_status mlcce_loss_grad(const float *logits,
                              float *loss_out,
                              float *grad);
 
-// Initialises a stream (the state of one row, empty). A NULL `s` is ignored.
-//
-// # Safety
-// `s` is NULL or points to writable memory for one `mlcce_stream`.
-void mlcce_stream_init(struct mlcce_stream *s);
+/*
+ Initialises a stream: the state of one row, empty.
+ MLCCE_ERR_NULL_POINTER for a NULL s, MLCCE_ERR_ARGUMENT for a misaligned one.
 
-// Appends the next `n` classes of the row. On error the state is unchanged.
-//
-// # Safety
-// `s` points to a stream set up by [`mlcce_stream_init`]; `logits` and
-// `labels` address `n` elements each (NULL allowed when `n == 0`).
+ Safety: `s` is NULL or points to writable memory for one `mlcce_stream`.
+ */
+mlcce_status mlcce_stream_init(struct mlcce_stream *s);
+
+/*
+ Appends the next n classes of the row (logits and labels: n elements
+ each). On error the state is unchanged.
+
+ Safety: `s` points to a stream set up by `mlcce_stream_init`; `logits` and
+ `labels` address `n` elements each (NULL allowed when `n == 0`).
+ */
 mlcce_status mlcce_stream_update(struct mlcce_stream *s,
                                  const float *logits,
                                  const uint8_t *labels,
                                  size_t n);
 
-// Adds `other`, a disjoint part of the same row, to `s`. `other` may be `s`
-// itself (the row's classes counted twice). On error nothing changes.
-//
-// # Safety
-// Both point to streams set up by [`mlcce_stream_init`].
+/*
+ Adds other, a disjoint part of the same row, to s. other may be s
+ itself (the row's classes counted twice). On error nothing changes.
+
+ Safety: Both point to streams set up by `mlcce_stream_init`.
+ */
 mlcce_status mlcce_stream_merge(struct mlcce_stream *s, const struct mlcce_stream *other);
 
-// The loss of the classes seen so far, written to `*loss`.
-//
-// # Safety
-// `s` points to a stream set up by [`mlcce_stream_init`]; `loss` to a float.
+/*
+ The loss of the classes seen so far, written to *loss.
+
+ Safety: `s` points to a stream set up by `mlcce_stream_init`; `loss` to a float.
+ */
 mlcce_status mlcce_stream_loss(const struct mlcce_stream *s, float *loss);
 
-// Writes `logits > threshold` (1 or 0) into `out` (`rows * classes` bytes).
-// A NaN threshold: `MLCCE_ERR_ARGUMENT`; a non-finite logit:
-// `MLCCE_ERR_NON_FINITE`.
-//
-// # Safety
-// `logits` addresses `rows * classes` floats, `out` as many bytes.
+/*
+ Writes `logits > threshold` (1 or 0) into `out` (`rows * classes` bytes).
+ A NaN threshold: `MLCCE_ERR_ARGUMENT`; a non-finite logit:
+ `MLCCE_ERR_NON_FINITE`.
+
+ Safety: `logits` addresses `rows * classes` floats, `out` as many bytes.
+ */
 mlcce_status mlcce_predict(const float *logits,
                            size_t rows,
                            size_t classes,
                            float threshold,
                            uint8_t *out);
 
-// Starts an evaluation of `classes` classes: fully initialises `*e` and
-// zeroes `per_class` (`classes` entries). A NaN threshold:
-// `MLCCE_ERR_ARGUMENT`.
-//
-// # Safety
-// `e` points to writable memory for one `mlcce_eval`; `per_class` to
-// `classes` writable counts that outlive the evaluation.
+/*
+ Starts an evaluation of `classes` classes: fully initialises `*e` and
+ zeroes `per_class` (`classes` entries). A NaN threshold:
+ `MLCCE_ERR_ARGUMENT`.
+
+ Safety: `e` points to writable memory for one `mlcce_eval`; `per_class` to
+ `classes` writable counts that outlive the evaluation.
+ */
 mlcce_status mlcce_eval_init(struct mlcce_eval *e,
                              struct mlcce_class_counts *per_class,
                              size_t classes,
                              float threshold);
 
-// Adds a batch of `rows` rows; on error nothing changes.
-//
-// # Safety
-// `e` was set up by [`mlcce_eval_init`] and its counts are still valid;
-// `logits` and `labels` address `rows * classes` elements each.
+/*
+ Adds a batch of `rows` rows; on error nothing changes.
+
+ Safety: `e` was set up by mlcce_eval_init and its counts are still valid;
+ `logits` and `labels` address `rows * classes` elements each.
+ */
 mlcce_status mlcce_eval_update(struct mlcce_eval *e,
                                const float *logits,
                                const uint8_t *labels,
                                size_t rows);
 
-// Writes the figures so far to `*out` (all 0 after 0 rows).
-//
-// # Safety
-// `e` was set up by [`mlcce_eval_init`]; `out` points to one `mlcce_report`.
+/*
+ Writes the figures so far to `*out` (all 0 after 0 rows).
+
+ Safety: `e` was set up by mlcce_eval_init; `out` points to one `mlcce_report`.
+ */
 mlcce_status mlcce_eval_report(const struct mlcce_eval *e, struct mlcce_report *out);
 
-// The loss of a batch with soft targets.
-//
-// - `targets`: `rows * classes` floats in `[0, 1]` (NaN or outside:
-//   `MLCCE_ERR_LABEL`); every logit takes part.
-// - other parameters as [`mlcce_loss`](super::mlcce_loss).
-//
-// # Safety
-// Each pointer addresses the elements stated; `out` overlaps no input.
+/*
+ The loss of a batch with soft targets.
+
+ targets: rows * classes floats in [0, 1] (NaN or outside:
+ MLCCE_ERR_LABEL); every logit takes part.
+ Other parameters as mlcce_loss.
+
+ Safety: each pointer addresses the elements stated; out overlaps no input.
+ */
 mlcce_status mlcce_soft_loss(const float *logits,
                              const float *targets,
                              size_t rows,
@@ -258,10 +354,11 @@ mlcce_status mlcce_soft_loss(const float *logits,
                              uint32_t reduction,
                              float *out);
 
-// The soft loss (optional) and its gradient; `grad` may be `logits`.
-//
-// # Safety
-// As [`mlcce_soft_loss`]; `grad` addresses `rows * classes` floats.
+/*
+ The soft loss (optional) and its gradient; grad may be logits.
+
+ Safety: as mlcce_soft_loss; grad addresses rows * classes floats.
+ */
 mlcce_status mlcce_soft_loss_grad(const float *logits,
                                   const float *targets,
                                   size_t rows,
@@ -270,24 +367,26 @@ mlcce_status mlcce_soft_loss_grad(const float *logits,
                                   float *loss_out,
                                   float *grad);
 
-// Probabilities as this loss defines them, `σ(2s)`, for `n` logits into
-// `out` (`n` floats; may be `logits`). `s > 0` ⇔ `p > 0.5`: the decision
-// threshold 0 on logits is 0.5 on these. A NaN logit: `MLCCE_ERR_NON_FINITE`.
-//
-// # Safety
-// `logits` and `out` address `n` floats each.
+/*
+ Probabilities as this loss defines them, `σ(2s)`, for `n` logits into
+ `out` (`n` floats; may be `logits`). `s > 0` ⇔ `p > 0.5`: the decision
+ threshold 0 on logits is 0.5 on these. A NaN logit: `MLCCE_ERR_NON_FINITE`.
+
+ Safety: `logits` and `out` address `n` floats each.
+ */
 mlcce_status mlcce_probabilities(const float *logits, size_t n, float *out);
 
-// The loss of a batch with sparse labels.
-//
-// - `positives`, `offsets`: the positive classes of row `r` are
-//   `positives[offsets[r] .. offsets[r + 1]]`; `offsets` has `rows + 1`
-//   non-decreasing entries (else `MLCCE_ERR_SHAPE`); indices strictly
-//   increasing and `< classes` (else `MLCCE_ERR_INDEX`).
-// - other parameters as [`mlcce_loss`](super::mlcce_loss).
-//
-// # Safety
-// Each pointer addresses the elements stated; `out` overlaps no input.
+/*
+ The loss of a batch with sparse labels.
+
+ positives, offsets: the positive classes of row r are
+ positives[offsets[r] .. offsets[r + 1]]; offsets has rows + 1
+ non-decreasing entries (else MLCCE_ERR_SHAPE); indices strictly
+ increasing and < classes (else MLCCE_ERR_INDEX).
+ Other parameters as mlcce_loss.
+
+ Safety: each pointer addresses the elements stated; out overlaps no input.
+ */
 mlcce_status mlcce_sparse_loss(const float *logits,
                                size_t rows,
                                size_t classes,
@@ -296,10 +395,11 @@ mlcce_status mlcce_sparse_loss(const float *logits,
                                uint32_t reduction,
                                float *out);
 
-// The sparse loss (optional) and its gradient; `grad` may be `logits`.
-//
-// # Safety
-// As [`mlcce_sparse_loss`]; `grad` addresses `rows * classes` floats.
+/*
+ The sparse loss (optional) and its gradient; grad may be logits.
+
+ Safety: as mlcce_sparse_loss; grad addresses rows * classes floats.
+ */
 mlcce_status mlcce_sparse_loss_grad(const float *logits,
                                     size_t rows,
                                     size_t classes,
@@ -309,19 +409,19 @@ mlcce_status mlcce_sparse_loss_grad(const float *logits,
                                     float *loss_out,
                                     float *grad);
 
-// The GlobalPointer loss.
-//
-// - `logits`: `batch * heads * max_len * max_len` floats.
-// - `lengths`: `batch` entries, each `<= max_len` (else `MLCCE_ERR_SHAPE`).
-// - `spans`, `offsets`: the positive cells `i * max_len + j` of row
-//   `b * heads + h` are `spans[offsets[row] .. offsets[row + 1]]`, strictly
-//   increasing, with `i <= j < lengths[b]` (else `MLCCE_ERR_INDEX`).
-// - `out`: `batch * heads` floats for NONE, 1 otherwise.
-//
-// Cells outside each row's valid triangle are never read.
-//
-// # Safety
-// Each pointer addresses the elements stated; `out` overlaps no input.
+/*
+ The GlobalPointer loss.
+
+ logits: batch * heads * max_len * max_len floats.
+ lengths: batch entries, each <= max_len (else MLCCE_ERR_SHAPE).
+ spans, offsets: the positive cells i * max_len + j of row b * heads + h
+ are spans[offsets[row] .. offsets[row + 1]], strictly increasing, with
+ i <= j < lengths[b] (else MLCCE_ERR_INDEX).
+ out: batch * heads floats for NONE, 1 otherwise.
+ Cells outside each row's valid triangle are never read.
+
+ Safety: each pointer addresses the elements stated; out overlaps no input.
+ */
 mlcce_status mlcce_globalpointer_loss(const float *logits,
                                       size_t batch,
                                       size_t heads,
@@ -332,11 +432,12 @@ mlcce_status mlcce_globalpointer_loss(const float *logits,
                                       uint32_t reduction,
                                       float *out);
 
-// The GlobalPointer loss (optional) and its gradient (0 outside each valid
-// triangle); `grad` may be `logits`.
-//
-// # Safety
-// As [`mlcce_globalpointer_loss`]; `grad` addresses as many floats as `logits`.
+/*
+ The GlobalPointer loss (optional) and its gradient (0 outside each valid
+ triangle); grad may be logits.
+
+ Safety: as mlcce_globalpointer_loss; grad addresses as many floats as logits.
+ */
 mlcce_status mlcce_globalpointer_loss_grad(const float *logits,
                                            size_t batch,
                                            size_t heads,
@@ -348,12 +449,50 @@ mlcce_status mlcce_globalpointer_loss_grad(const float *logits,
                                            float *loss_out,
                                            float *grad);
 
-// A static, NUL-terminated description of a status code (unknown codes
-// included). Never NULL; never to be freed.
+/*
+ A static, NUL-terminated description of a status code (unknown codes
+ included). Never NULL; never to be freed.
+ */
 const char *mlcce_status_str(int32_t status);
+
+/*
+ The library's version, "MAJOR.MINOR.PATCH" (the header's MLCCE_VERSION
+ is the version a program was compiled against; this is the one it runs
+ with). A static string; never NULL.
+ */
+const char *mlcce_version(void);
 
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
 
 #endif  /* MLCCE_H */
+
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define MLCCE_STATIC_ASSERT(c, m) static_assert(c, m)
+#define MLCCE_ALIGNOF(t) alignof(t)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#define MLCCE_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#define MLCCE_ALIGNOF(t) _Alignof(t)
+#endif
+#ifdef MLCCE_STATIC_ASSERT
+#define MLCCE_ROUND_UP(n, a) (((n) + (a) - 1) / (a) * (a))
+MLCCE_STATIC_ASSERT(sizeof(mlcce_status) == 4, "mlcce_status is 32 bits");
+MLCCE_STATIC_ASSERT(sizeof(mlcce_lse) == 8 && offsetof(mlcce_lse, sum) == 4, "mlcce_lse layout");
+MLCCE_STATIC_ASSERT(sizeof(mlcce_stream) == 16 && offsetof(mlcce_stream, pos) == 8, "mlcce_stream layout");
+MLCCE_STATIC_ASSERT(sizeof(mlcce_class_counts) == 32, "mlcce_class_counts size");
+MLCCE_STATIC_ASSERT(offsetof(mlcce_class_counts, false_pos) == 8, "mlcce_class_counts.false_pos");
+MLCCE_STATIC_ASSERT(offsetof(mlcce_class_counts, false_neg) == 16, "mlcce_class_counts.false_neg");
+MLCCE_STATIC_ASSERT(offsetof(mlcce_class_counts, true_neg) == 24, "mlcce_class_counts.true_neg");
+MLCCE_STATIC_ASSERT(offsetof(mlcce_eval_totals, exact) == 8, "mlcce_eval_totals.exact");
+MLCCE_STATIC_ASSERT(offsetof(mlcce_eval_totals, loss_sum) == 16, "mlcce_eval_totals.loss_sum");
+MLCCE_STATIC_ASSERT(offsetof(mlcce_eval_totals, classes) == 24, "mlcce_eval_totals.classes");
+MLCCE_STATIC_ASSERT(offsetof(mlcce_eval_totals, threshold) == 24 + sizeof(size_t), "mlcce_eval_totals.threshold");
+MLCCE_STATIC_ASSERT(sizeof(mlcce_eval_totals) == MLCCE_ROUND_UP(28 + sizeof(size_t), MLCCE_ALIGNOF(uint64_t)), "mlcce_eval_totals size");
+MLCCE_STATIC_ASSERT(offsetof(mlcce_eval, per_class) == sizeof(mlcce_eval_totals), "mlcce_eval.per_class");
+MLCCE_STATIC_ASSERT(sizeof(mlcce_eval) == MLCCE_ROUND_UP(sizeof(mlcce_eval_totals) + sizeof(void *), MLCCE_ALIGNOF(uint64_t)), "mlcce_eval size");
+MLCCE_STATIC_ASSERT(offsetof(mlcce_report, mean_loss) == 8, "mlcce_report.mean_loss");
+MLCCE_STATIC_ASSERT(offsetof(mlcce_report, subset_accuracy) == 32, "mlcce_report.subset_accuracy");
+MLCCE_STATIC_ASSERT(sizeof(mlcce_report) == MLCCE_ROUND_UP(36, MLCCE_ALIGNOF(uint64_t)), "mlcce_report size");
+#undef MLCCE_ROUND_UP
+#endif

@@ -1,20 +1,97 @@
-//! What every batch function shares: shape checks and the row reduction.
+//! The one batch driver: every loss function of the crate (dense, sparse,
+//! soft, GlobalPointer; loss, loss + gradient, in place) is a [`Rows`] value
+//! handed to [`loss`], [`loss_grad`] or [`loss_grad_in_place`]. The driver
+//! checks the buffers against the shape, takes the gradient scale of the
+//! reduction, runs the rows in order and reduces their losses.
 
-use crate::{Error, Reduction, Shape};
+use crate::{Error, Reduction};
 
-/// Checks the shape, the label length and the output length.
-pub(crate) fn check(shape: Shape, logits: usize, labels: usize, out: usize, reduction: Reduction) -> Result<(), Error> {
-    shape.check_len(logits)?;
-    shape.check_len(labels)?;
-    reduction.grad_scale(shape.rows)?;
-    if out != reduction.outputs(shape.rows) {
+/// A batch as the kernels see it: its rows, and how one row's loss (and
+/// gradient) is computed from that row's logits. Implementations check
+/// their own inputs (labels, indices) when they are built; a row checks its
+/// data (labels, finiteness, indices) as it runs.
+pub(crate) trait Rows {
+    /// The number of rows.
+    fn rows(&self) -> usize;
+    /// The number of logits of one row in the buffer.
+    fn row_len(&self) -> usize;
+    /// The loss of row `r`.
+    fn loss(&self, r: usize, logits: &[f32]) -> Result<f64, Error>;
+    /// The loss of row `r` and its gradient times `scale` into `grad`.
+    fn loss_grad(&self, r: usize, logits: &[f32], scale: f32, grad: &mut [f32]) -> Result<f64, Error>;
+    /// [`Rows::loss_grad`] with the gradient written over the logits.
+    fn loss_grad_in_place(&self, r: usize, buf: &mut [f32], scale: f32) -> Result<f64, Error>;
+}
+
+/// The loss of a batch: `out` holds `rows` values for [`Reduction::None`]
+/// and one otherwise.
+pub(crate) fn loss(batch: &impl Rows, logits: &[f32], reduction: Reduction, out: &mut [f32]) -> Result<(), Error> {
+    let n = cells(batch)?;
+    check_len(logits, n)?;
+    run(batch.rows(), reduction, Some(out), |r, _| batch.loss(r, row(logits, r, batch.row_len())))
+}
+
+/// The loss (optional) and its gradient, into a separate buffer.
+pub(crate) fn loss_grad(
+    batch: &impl Rows,
+    logits: &[f32],
+    reduction: Reduction,
+    loss_out: Option<&mut [f32]>,
+    grad: &mut [f32],
+) -> Result<(), Error> {
+    let n = cells(batch)?;
+    check_len(logits, n)?;
+    check_len(grad, n)?;
+    let c = batch.row_len();
+    run(batch.rows(), reduction, loss_out, |r, scale| batch.loss_grad(r, row(logits, r, c), scale, row_mut(grad, r, c)))
+}
+
+/// The loss (optional) and its gradient, written over the logits.
+pub(crate) fn loss_grad_in_place(
+    batch: &impl Rows,
+    logits_then_grad: &mut [f32],
+    reduction: Reduction,
+    loss_out: Option<&mut [f32]>,
+) -> Result<(), Error> {
+    let n = cells(batch)?;
+    check_len(logits_then_grad, n)?;
+    let c = batch.row_len();
+    run(batch.rows(), reduction, loss_out, |r, scale| {
+        batch.loss_grad_in_place(r, row_mut(logits_then_grad, r, c), scale)
+    })
+}
+
+/// The sequence every batch call shares: the output's length, the
+/// reduction's gradient scale (a mean over 0 rows fails here, before
+/// anything is written), the rows in order, the reduction.
+fn run(
+    rows: usize,
+    reduction: Reduction,
+    out: Option<&mut [f32]>,
+    mut row: impl FnMut(usize, f32) -> Result<f64, Error>,
+) -> Result<(), Error> {
+    if out.as_ref().is_some_and(|o| o.len() != reduction.outputs(rows)) {
         return Err(Error::Shape);
     }
+    let scale = reduction.grad_scale(rows)?;
+    let mut reducer = Reducer::new(reduction, rows, out.unwrap_or(&mut []));
+    for r in 0..rows {
+        reducer.push(r, row(r, scale)?);
+    }
+    reducer.finish();
     Ok(())
 }
 
+fn cells(batch: &impl Rows) -> Result<usize, Error> {
+    batch.rows().checked_mul(batch.row_len()).ok_or(Error::Shape)
+}
+
+fn check_len<T>(buf: &[T], n: usize) -> Result<(), Error> {
+    if buf.len() == n { Ok(()) } else { Err(Error::Shape) }
+}
+
 /// Collects per-row losses into the reduced output.
-pub(crate) struct Reducer<'a> {
+struct Reducer<'a> {
     reduction: Reduction,
     out: &'a mut [f32],
     total: f64,
@@ -24,7 +101,7 @@ pub(crate) struct Reducer<'a> {
 }
 
 impl<'a> Reducer<'a> {
-    pub(crate) fn new(reduction: Reduction, rows: usize, out: &'a mut [f32]) -> Self {
+    fn new(reduction: Reduction, rows: usize, out: &'a mut [f32]) -> Self {
         let factor = match reduction {
             Reduction::Mean if rows > 0 => 1.0 / rows as f64,
             _ => 1.0,
@@ -32,10 +109,10 @@ impl<'a> Reducer<'a> {
         Reducer { reduction, out, total: 0.0, factor }
     }
 
-    #[inline]
     /// A row's loss, unrounded: rows are summed in `f64` and the mean or
     /// sum is rounded to `f32` once.
-    pub(crate) fn push(&mut self, row: usize, loss: f64) {
+    #[inline]
+    fn push(&mut self, row: usize, loss: f64) {
         match self.reduction {
             Reduction::None => {
                 if let Some(o) = self.out.get_mut(row) {
@@ -47,7 +124,7 @@ impl<'a> Reducer<'a> {
     }
 
     /// Writes the sum or mean (nothing for [`Reduction::None`]).
-    pub(crate) fn finish(self) {
+    fn finish(self) {
         if self.reduction == Reduction::None {
             return;
         }
@@ -57,40 +134,44 @@ impl<'a> Reducer<'a> {
     }
 }
 
-/// The length the optional loss output must have.
-pub(crate) fn out_len(loss_out: &Option<&mut [f32]>, reduction: Reduction, rows: usize) -> usize {
-    loss_out.as_ref().map_or(reduction.outputs(rows), |o| o.len())
+/// Lists of indices per row in CSR form (the positives of sparse labels, the
+/// spans of GlobalPointer rows): the items of row `r` are
+/// `items[offsets[r]..offsets[r + 1]]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Csr<'a> {
+    /// Every row's indices, row after row.
+    pub items: &'a [u32],
+    /// `rows + 1` non-decreasing offsets into `items`, the last at most
+    /// `items.len()`.
+    pub offsets: &'a [usize],
 }
 
-/// Checks CSR offsets: `rows + 1` entries, non-decreasing, within `items`.
-pub(crate) fn check_offsets(offsets: &[usize], rows: usize, items: usize) -> Result<(), Error> {
-    if offsets.len() != rows.checked_add(1).ok_or(Error::Shape)? {
-        return Err(Error::Shape);
+impl<'a> Csr<'a> {
+    /// The lists `items` split at `offsets`.
+    pub const fn new(items: &'a [u32], offsets: &'a [usize]) -> Self {
+        Csr { items, offsets }
     }
-    if offsets.windows(2).any(|w| w[0] > w[1]) || offsets.last().is_some_and(|&last| last > items) {
-        return Err(Error::Shape);
-    }
-    Ok(())
-}
 
-/// The items of row `r` of a CSR list (offsets already checked).
-pub(crate) fn csr_row<'a>(items: &'a [u32], offsets: &[usize], r: usize) -> Result<&'a [u32], Error> {
-    match (offsets.get(r), offsets.get(r + 1)) {
-        (Some(&a), Some(&b)) => items.get(a..b).ok_or(Error::Shape),
-        _ => Err(Error::Shape),
-    }
-}
-
-/// Strictly increasing and each `< limit`.
-pub(crate) fn check_indices(indices: &[u32], limit: usize) -> Result<(), Error> {
-    let mut prev: Option<u32> = None;
-    for &i in indices {
-        if (i as usize) >= limit || prev.is_some_and(|p| p >= i) {
-            return Err(Error::Index);
+    /// Checks the offsets: `rows + 1` entries, non-decreasing, within
+    /// `items` ([`Error::Shape`] otherwise).
+    pub(crate) fn check(&self, rows: usize) -> Result<(), Error> {
+        let offsets = self.offsets;
+        if offsets.len() != rows.checked_add(1).ok_or(Error::Shape)? {
+            return Err(Error::Shape);
         }
-        prev = Some(i);
+        if offsets.windows(2).any(|w| w[0] > w[1]) || offsets.last().is_some_and(|&last| last > self.items.len()) {
+            return Err(Error::Shape);
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// The items of row `r` (offsets already checked).
+    pub(crate) fn row(&self, r: usize) -> Result<&'a [u32], Error> {
+        match (self.offsets.get(r), self.offsets.get(r + 1)) {
+            (Some(&a), Some(&b)) => self.items.get(a..b).ok_or(Error::Shape),
+            _ => Err(Error::Shape),
+        }
+    }
 }
 
 /// Row `r` of a row-major buffer of rows of `len` (empty if out of range,

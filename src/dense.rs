@@ -1,9 +1,47 @@
 //! The dense loss over a batch: hard labels (0, 1 or [`IGNORE`](crate::IGNORE)),
 //! every buffer the caller's.
 
-use crate::batch::{Reducer, check, out_len, row, row_mut};
+use crate::batch::{self, Rows, row};
 use crate::kernel::{self, Dense};
 use crate::{Error, Reduction, Shape};
+
+/// A batch of dense labels.
+struct DenseRows<'a> {
+    shape: Shape,
+    labels: &'a [u8],
+}
+
+impl<'a> DenseRows<'a> {
+    fn new(shape: Shape, labels: &'a [u8]) -> Result<Self, Error> {
+        shape.check_len(labels.len())?;
+        Ok(DenseRows { shape, labels })
+    }
+
+    fn labels(&self, r: usize) -> Dense<'a> {
+        Dense::new(row(self.labels, r, self.shape.classes))
+    }
+}
+
+impl Rows for DenseRows<'_> {
+    fn rows(&self) -> usize {
+        self.shape.rows
+    }
+    fn row_len(&self) -> usize {
+        self.shape.classes
+    }
+    #[inline]
+    fn loss(&self, r: usize, logits: &[f32]) -> Result<f64, Error> {
+        kernel::row_loss(logits, self.labels(r))
+    }
+    #[inline]
+    fn loss_grad(&self, r: usize, logits: &[f32], scale: f32, grad: &mut [f32]) -> Result<f64, Error> {
+        kernel::row_loss_grad(logits, self.labels(r), scale, grad)
+    }
+    #[inline]
+    fn loss_grad_in_place(&self, r: usize, buf: &mut [f32], scale: f32) -> Result<f64, Error> {
+        kernel::row_loss_grad_in_place(buf, self.labels(r), scale)
+    }
+}
 
 /// The loss of a batch.
 ///
@@ -22,14 +60,7 @@ use crate::{Error, Reduction, Shape};
 /// # Ok::<(), mlcce::Error>(())
 /// ```
 pub fn loss(shape: Shape, logits: &[f32], labels: &[u8], reduction: Reduction, out: &mut [f32]) -> Result<(), Error> {
-    check(shape, logits.len(), labels.len(), out.len(), reduction)?;
-    let mut reducer = Reducer::new(reduction, shape.rows, out);
-    let c = shape.classes;
-    for r in 0..shape.rows {
-        reducer.push(r, kernel::row_loss(row(logits, r, c), Dense::new(row(labels, r, c)))?);
-    }
-    reducer.finish();
-    Ok(())
+    batch::loss(&DenseRows::new(shape, labels)?, logits, reduction, out)
 }
 
 /// The loss of one row (dense labels).
@@ -53,18 +84,7 @@ pub fn loss_grad(
     loss_out: Option<&mut [f32]>,
     grad: &mut [f32],
 ) -> Result<(), Error> {
-    let out_len = out_len(&loss_out, reduction, shape.rows);
-    check(shape, logits.len(), labels.len(), out_len, reduction)?;
-    shape.check_len(grad.len())?;
-    let scale = reduction.grad_scale(shape.rows)?;
-    let mut reducer = Reducer::new(reduction, shape.rows, loss_out.unwrap_or(&mut []));
-    let c = shape.classes;
-    for r in 0..shape.rows {
-        let (x, y, g) = (row(logits, r, c), row(labels, r, c), row_mut(grad, r, c));
-        reducer.push(r, kernel::row_loss_grad(x, Dense::new(y), scale, g)?);
-    }
-    reducer.finish();
-    Ok(())
+    batch::loss_grad(&DenseRows::new(shape, labels)?, logits, reduction, loss_out, grad)
 }
 
 /// [`loss_grad`] with the gradient written over the logits (for callers
@@ -76,15 +96,5 @@ pub fn loss_grad_in_place(
     reduction: Reduction,
     loss_out: Option<&mut [f32]>,
 ) -> Result<(), Error> {
-    let out_len = out_len(&loss_out, reduction, shape.rows);
-    check(shape, logits_then_grad.len(), labels.len(), out_len, reduction)?;
-    let scale = reduction.grad_scale(shape.rows)?;
-    let mut reducer = Reducer::new(reduction, shape.rows, loss_out.unwrap_or(&mut []));
-    let c = shape.classes;
-    for r in 0..shape.rows {
-        let (buf, y) = (row_mut(logits_then_grad, r, c), row(labels, r, c));
-        reducer.push(r, kernel::row_loss_grad_in_place(buf, Dense::new(y), scale)?);
-    }
-    reducer.finish();
-    Ok(())
+    batch::loss_grad_in_place(&DenseRows::new(shape, labels)?, logits_then_grad, reduction, loss_out)
 }

@@ -1,9 +1,12 @@
-//! The one error type of the safe API, and the batch reduction.
+//! The one error type of the safe API, and the one table of its texts (the
+//! C API's `mlcce_status_str` reads the same table).
 
+use core::ffi::CStr;
 use core::fmt;
 
 /// Why a call failed. Every fallible function returns one of these; none of
-/// them panics.
+/// them panics. New kinds may be added in a minor version.
+#[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Error {
     /// Buffer lengths disagree with the shape, `rows * classes` overflows
@@ -23,76 +26,45 @@ pub enum Error {
     Argument,
 }
 
+/// The texts of the C status codes 0..=6 (`MLCCE_OK`, then one per
+/// [`Error`] in the order of their codes).
+const TEXTS: [&CStr; 7] = [
+    c"MLCCE_OK: success",
+    c"MLCCE_ERR_NULL_POINTER: a pointer addressing at least one element is NULL",
+    c"MLCCE_ERR_SHAPE: inconsistent shape or buffer length",
+    c"MLCCE_ERR_LABEL: label not 0, 1 or 255 (or soft target outside [0, 1])",
+    c"MLCCE_ERR_NON_FINITE: NaN or infinite logit",
+    c"MLCCE_ERR_INDEX: index out of range or not strictly increasing",
+    c"MLCCE_ERR_ARGUMENT: invalid argument value",
+];
+
+/// The text of a code that is none of the above.
+const UNKNOWN: &CStr = c"unknown mlcce status";
+
+/// The text of a C status code (unknown codes included).
+pub(crate) fn status_text(code: i32) -> &'static CStr {
+    usize::try_from(code).ok().and_then(|i| TEXTS.get(i)).copied().unwrap_or(UNKNOWN)
+}
+
+impl Error {
+    /// The C status code of this error (`MLCCE_ERR_*`).
+    pub const fn code(self) -> i32 {
+        match self {
+            Error::Shape => 2,
+            Error::Label => 3,
+            Error::NonFinite => 4,
+            Error::Index => 5,
+            Error::Argument => 6,
+        }
+    }
+}
+
 impl fmt::Display for Error {
+    /// The text after the status name, e.g. "inconsistent shape or buffer length".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Error::Shape => "inconsistent shape or buffer length",
-            Error::Label => "label not 0, 1 or 255 (or soft target outside [0, 1])",
-            Error::NonFinite => "NaN or infinite logit",
-            Error::Index => "index out of range or not strictly increasing",
-            Error::Argument => "invalid argument value",
-        })
+        let text = status_text(self.code()).to_str().unwrap_or("");
+        f.write_str(text.split_once(": ").map_or(text, |(_, t)| t))
     }
 }
 
 impl core::error::Error for Error {}
-
-/// How per-row losses are combined. The gradient is always that of the
-/// reduced loss ([`Reduction::None`]: each row's own gradient).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Reduction {
-    /// One loss per row: the output buffer holds `rows` values.
-    None,
-    /// The mean over rows (an error for zero rows): one value.
-    Mean,
-    /// The sum over rows: one value.
-    Sum,
-}
-
-impl Reduction {
-    /// The number of output values for `rows` rows.
-    pub const fn outputs(self, rows: usize) -> usize {
-        match self {
-            Reduction::None => rows,
-            Reduction::Mean | Reduction::Sum => 1,
-        }
-    }
-
-    /// The factor applied to each row's gradient.
-    pub(crate) fn grad_scale(self, rows: usize) -> Result<f32, Error> {
-        match self {
-            Reduction::Mean if rows == 0 => Err(Error::Shape),
-            Reduction::Mean => Ok((1.0f64 / rows as f64) as f32),
-            Reduction::None | Reduction::Sum => Ok(1.0),
-        }
-    }
-}
-
-/// The shape of a batch: `rows` rows of `classes` logits each, row-major.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Shape {
-    /// Number of rows (samples).
-    pub rows: usize,
-    /// Number of classes per row.
-    pub classes: usize,
-}
-
-impl Shape {
-    /// A shape of `rows` rows of `classes` classes.
-    pub const fn new(rows: usize, classes: usize) -> Self {
-        Shape { rows, classes }
-    }
-
-    /// `rows * classes`, or [`Error::Shape`] when it overflows.
-    pub const fn cells(self) -> Result<usize, Error> {
-        match self.rows.checked_mul(self.classes) {
-            Some(n) => Ok(n),
-            None => Err(Error::Shape),
-        }
-    }
-
-    /// Checks that a buffer of `len` elements holds exactly this shape.
-    pub(crate) fn check_len(self, len: usize) -> Result<(), Error> {
-        if self.cells()? == len { Ok(()) } else { Err(Error::Shape) }
-    }
-}

@@ -8,7 +8,7 @@
 //! and merged into the row's log-sum-exp state. Padding may hold anything
 //! (NaN included) and gets gradient 0.
 
-use crate::batch::{Reducer, check_offsets, csr_row, out_len};
+use crate::batch::{self, Csr, Rows};
 use crate::kernel::{self, Sparse};
 use core::ops::Range;
 
@@ -47,51 +47,65 @@ impl GpShape {
     }
 }
 
-struct Checked {
+/// A GlobalPointer batch (lengths and offsets checked).
+struct GpRows<'a> {
+    shape: GpShape,
     rows: usize,
     row_cells: usize,
+    lengths: &'a [u32],
+    spans: Csr<'a>,
 }
 
-fn check(
-    shape: GpShape,
-    logits: usize,
-    lengths: &[u32],
-    spans: usize,
-    offsets: &[usize],
-    out: usize,
-    reduction: Reduction,
-) -> Result<Checked, Error> {
-    let rows = shape.rows()?;
-    let row_cells = shape.row_cells()?;
-    if shape.cells()? != logits || lengths.len() != shape.batch || out != reduction.outputs(rows) {
-        return Err(Error::Shape);
-    }
-    reduction.grad_scale(rows)?;
-    if lengths.iter().any(|&l| l as usize > shape.max_len) {
-        return Err(Error::Shape);
-    }
-    check_offsets(offsets, rows, spans)?;
-    Ok(Checked { rows, row_cells })
-}
-
-/// The spans of row `r`, validated against its valid triangle.
-fn row_spans<'a>(
-    spans: &'a [u32],
-    offsets: &[usize],
-    r: usize,
-    len: usize,
-    max_len: usize,
-) -> Result<&'a [u32], Error> {
-    let s = csr_row(spans, offsets, r)?;
-    let mut prev: Option<u32> = None;
-    for &cell in s {
-        let (i, j) = ((cell as usize) / max_len.max(1), (cell as usize) % max_len.max(1));
-        if max_len == 0 || i > j || j >= len || prev.is_some_and(|p| p >= cell) {
-            return Err(Error::Index);
+impl<'a> GpRows<'a> {
+    fn new(shape: GpShape, lengths: &'a [u32], spans: Csr<'a>) -> Result<Self, Error> {
+        let rows = shape.rows()?;
+        let row_cells = shape.row_cells()?;
+        shape.cells()?;
+        if lengths.len() != shape.batch || lengths.iter().any(|&l| l as usize > shape.max_len) {
+            return Err(Error::Shape);
         }
-        prev = Some(cell);
+        spans.check(rows)?;
+        Ok(GpRows { shape, rows, row_cells, lengths, spans })
     }
-    Ok(s)
+
+    /// The valid triangle of row `r` with its spans, validated: strictly
+    /// increasing cells `i * max_len + j` with `i <= j < len`
+    /// ([`Error::Index`] otherwise).
+    fn triangle(&self, r: usize) -> Result<Triangle<'a>, Error> {
+        let max_len = self.shape.max_len;
+        let len = self.lengths.get(r / self.shape.heads.max(1)).map_or(0, |&l| l as usize);
+        let spans = self.spans.row(r)?;
+        let mut prev: Option<u32> = None;
+        for &cell in spans {
+            let (i, j) = ((cell as usize) / max_len.max(1), (cell as usize) % max_len.max(1));
+            if max_len == 0 || i > j || j >= len || prev.is_some_and(|p| p >= cell) {
+                return Err(Error::Index);
+            }
+            prev = Some(cell);
+        }
+        Ok(Triangle { spans, len, max_len })
+    }
+}
+
+impl Rows for GpRows<'_> {
+    fn rows(&self) -> usize {
+        self.rows
+    }
+    fn row_len(&self) -> usize {
+        self.row_cells
+    }
+    #[inline]
+    fn loss(&self, r: usize, logits: &[f32]) -> Result<f64, Error> {
+        kernel::segments_loss(logits, &self.triangle(r)?)
+    }
+    #[inline]
+    fn loss_grad(&self, r: usize, logits: &[f32], scale: f32, grad: &mut [f32]) -> Result<f64, Error> {
+        kernel::segments_loss_grad(logits, &self.triangle(r)?, scale, grad)
+    }
+    #[inline]
+    fn loss_grad_in_place(&self, r: usize, buf: &mut [f32], scale: f32) -> Result<f64, Error> {
+        kernel::segments_loss_grad_in_place(buf, &self.triangle(r)?, scale)
+    }
 }
 
 /// The valid region of one (b, h) row: line `i < len` of its matrix
@@ -143,86 +157,43 @@ impl<'a> Iterator for Lines<'a> {
 /// The loss of a GlobalPointer batch.
 ///
 /// `logits`: `batch * heads * max_len * max_len` floats. `lengths`: `batch`
-/// entries, each `<= max_len` (else [`Error::Shape`]). `spans`/`offsets`:
-/// CSR, row `b * heads + h`, cells `i * max_len + j` strictly increasing with
-/// `i <= j < lengths[b]` (else [`Error::Index`]). `out` as for
-/// [`loss`](crate::loss) with `rows = batch * heads`.
-#[allow(clippy::too_many_arguments)]
+/// entries, each `<= max_len` (else [`Error::Shape`]). `spans`: row
+/// `b * heads + h` lists its positive cells `i * max_len + j`, strictly
+/// increasing with `i <= j < lengths[b]` (else [`Error::Index`]). `out` as
+/// for [`loss`](crate::loss) with `rows = batch * heads`.
 pub fn globalpointer_loss(
     shape: GpShape,
     logits: &[f32],
     lengths: &[u32],
-    spans: &[u32],
-    offsets: &[usize],
+    spans: Csr<'_>,
     reduction: Reduction,
     out: &mut [f32],
 ) -> Result<(), Error> {
-    let c = check(shape, logits.len(), lengths, spans.len(), offsets, out.len(), reduction)?;
-    let mut reducer = Reducer::new(reduction, c.rows, out);
-    for r in 0..c.rows {
-        let len = lengths.get(r / shape.heads.max(1)).map_or(0, |&l| l as usize);
-        let s = row_spans(spans, offsets, r, len, shape.max_len)?;
-        let x = crate::batch::row(logits, r, c.row_cells);
-        reducer.push(r, kernel::segments_loss(x, &Triangle { spans: s, len, max_len: shape.max_len })?);
-    }
-    reducer.finish();
-    Ok(())
+    batch::loss(&GpRows::new(shape, lengths, spans)?, logits, reduction, out)
 }
 
 /// The GlobalPointer loss and its gradient (0 outside each valid triangle).
 /// `grad` has as many cells as `logits`.
-#[allow(clippy::too_many_arguments)]
 pub fn globalpointer_loss_grad(
     shape: GpShape,
     logits: &[f32],
     lengths: &[u32],
-    spans: &[u32],
-    offsets: &[usize],
+    spans: Csr<'_>,
     reduction: Reduction,
     loss_out: Option<&mut [f32]>,
     grad: &mut [f32],
 ) -> Result<(), Error> {
-    let out = out_len(&loss_out, reduction, shape.rows().unwrap_or(0));
-    let c = check(shape, logits.len(), lengths, spans.len(), offsets, out, reduction)?;
-    if grad.len() != logits.len() {
-        return Err(Error::Shape);
-    }
-    let scale = reduction.grad_scale(c.rows)?;
-    let mut reducer = Reducer::new(reduction, c.rows, loss_out.unwrap_or(&mut []));
-    for r in 0..c.rows {
-        let len = lengths.get(r / shape.heads.max(1)).map_or(0, |&l| l as usize);
-        let s = row_spans(spans, offsets, r, len, shape.max_len)?;
-        let x = crate::batch::row(logits, r, c.row_cells);
-        let g = crate::batch::row_mut(grad, r, c.row_cells);
-        let loss = kernel::segments_loss_grad(x, &Triangle { spans: s, len, max_len: shape.max_len }, scale, g)?;
-        reducer.push(r, loss);
-    }
-    reducer.finish();
-    Ok(())
+    batch::loss_grad(&GpRows::new(shape, lengths, spans)?, logits, reduction, loss_out, grad)
 }
 
 /// [`globalpointer_loss_grad`] with the gradient written over the logits.
-#[allow(clippy::too_many_arguments)]
 pub fn globalpointer_loss_grad_in_place(
     shape: GpShape,
     logits_then_grad: &mut [f32],
     lengths: &[u32],
-    spans: &[u32],
-    offsets: &[usize],
+    spans: Csr<'_>,
     reduction: Reduction,
     loss_out: Option<&mut [f32]>,
 ) -> Result<(), Error> {
-    let out = out_len(&loss_out, reduction, shape.rows().unwrap_or(0));
-    let c = check(shape, logits_then_grad.len(), lengths, spans.len(), offsets, out, reduction)?;
-    let scale = reduction.grad_scale(c.rows)?;
-    let mut reducer = Reducer::new(reduction, c.rows, loss_out.unwrap_or(&mut []));
-    for r in 0..c.rows {
-        let len = lengths.get(r / shape.heads.max(1)).map_or(0, |&l| l as usize);
-        let s = row_spans(spans, offsets, r, len, shape.max_len)?;
-        let b = crate::batch::row_mut(logits_then_grad, r, c.row_cells);
-        let loss = kernel::segments_loss_grad_in_place(b, &Triangle { spans: s, len, max_len: shape.max_len }, scale)?;
-        reducer.push(r, loss);
-    }
-    reducer.finish();
-    Ok(())
+    batch::loss_grad_in_place(&GpRows::new(shape, lengths, spans)?, logits_then_grad, reduction, loss_out)
 }

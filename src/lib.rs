@@ -13,37 +13,41 @@
 //!   function of its slices and writes only the buffers it is given.
 //! * Nothing panics: errors come back as [`Error`].
 //! * Explicit SIMD (`wide`, 8 or 16 `f32` lanes) with an `exp` specialised for
-//!   the kernels' range ([`exp`] module), and a scalar `libm` path
-//!   ([`scalar`]) that is the test oracle.
+//!   the kernels' range, and a scalar `libm` path that is the test oracle.
 //! * Exact where the usual `1e12` masking trick is not: huge logits, fp16-scale
-//!   values, 100k+ classes, tiny losses (see the [`lse`] module).
-#![no_std]
+//!   values, 100k+ classes, tiny losses (see [`Lse`]).
+#![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+#[cfg(test)]
+mod accuracy_tests;
 mod batch;
 mod confusion;
 mod dense;
 mod error;
 mod eval;
-pub mod exp;
+#[doc(hidden)]
 pub mod ffi;
 mod globalpointer;
 mod kernel;
-pub mod lse;
+mod lse;
+#[doc(hidden)]
 pub mod scalar;
+mod shape;
 mod soft;
 mod sparse;
 mod stream;
 
+pub use batch::Csr;
 pub use dense::{loss, loss_grad, loss_grad_in_place, row_loss};
-pub use error::{Error, Reduction, Shape};
+pub use error::Error;
 pub use eval::{ClassCounts, EvalTotals, Evaluator, Report, predict};
 pub use globalpointer::{GpShape, globalpointer_loss, globalpointer_loss_grad, globalpointer_loss_grad_in_place};
-pub use lse::Lse;
+pub use lse::{Lse, Stream};
+pub use shape::{Reduction, Shape};
 pub use soft::{probabilities, soft_loss, soft_loss_grad, soft_loss_grad_in_place};
 pub use sparse::{sparse_loss, sparse_loss_grad, sparse_loss_grad_in_place};
-pub use stream::Stream;
 
 /// The label of a class that takes part in neither sum (gradient 0).
 ///

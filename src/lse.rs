@@ -12,7 +12,10 @@
 //! `1.8e-12`, but `1 + 1.8e-12` is `1` in `f32`.
 //!
 //! Two states merge associatively and commutatively (up to rounding), so a row
-//! can be split into chunks processed in any order.
+//! can be split into chunks processed in any order. A row's [`Stream`] is its
+//! two states, one per group.
+
+use crate::Error;
 
 /// A partial log-sum-exp: `Σ e^{v} = e^{shift} · sum` over the terms seen.
 #[repr(C)]
@@ -53,6 +56,7 @@ impl Lse {
     }
 
     /// Adds one term `e^v` (online: the shift follows the running maximum).
+    #[must_use]
     pub fn push(self, v: f32) -> Lse {
         if v > self.shift {
             Lse { shift: v, sum: self.sum * libm::expf(self.shift - v) + 1.0 }
@@ -62,6 +66,7 @@ impl Lse {
     }
 
     /// The state of the union of both sets of terms.
+    #[must_use]
     pub fn merge(self, other: Lse) -> Lse {
         if other.is_empty() {
             return self;
@@ -113,12 +118,73 @@ impl Lse {
     }
 }
 
+/// The loss state of one row, or of any part of it (C: `mlcce_stream`).
+///
+/// A stream accumulates ONE row: each `update` appends the next classes of
+/// that row, and `merge` combines two disjoint parts of the same row (any
+/// split, any order). It is a plain value of 16 bytes: keep it on the stack.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Stream {
+    /// `Σ_{y=0} e^{s}` over the negative classes seen.
+    pub neg: Lse,
+    /// `Σ_{y=1} e^{-s}` over the positive classes seen.
+    pub pos: Lse,
+}
+
+impl Stream {
+    /// The state of an empty row (loss 0).
+    ///
+    /// cbindgen:ignore
+    pub const EMPTY: Stream = Stream { neg: Lse::EMPTY, pos: Lse::EMPTY };
+
+    /// An empty state.
+    pub const fn new() -> Stream {
+        Stream::EMPTY
+    }
+
+    /// The loss of the classes seen so far.
+    #[inline]
+    pub fn loss(&self) -> f32 {
+        self.loss_f64() as f32
+    }
+
+    /// [`Stream::loss`] before its rounding to `f32` (the batch reductions
+    /// sum rows in `f64` and round once).
+    #[inline]
+    pub(crate) fn loss_f64(&self) -> f64 {
+        // With both sums unshifted (the kernels' fast path), one `log1p` of
+        // `(1 + a)(1 + b) - 1 = a + b + ab` (formed in f64: no cancellation,
+        // all terms >= 0), evaluated in f64 and rounded once, replaces two
+        // `log1pf` and an addition: cheaper on short rows and more accurate.
+        let plain = |l: Lse| l.is_empty() || l.shift == 0.0;
+        if plain(self.neg) && plain(self.pos) {
+            let (a, b) = (f64::from(self.neg.sum), f64::from(self.pos.sum));
+            let u = a + b + a * b;
+            if u < 1e30 {
+                return crate::lse::log1p_unrounded(u);
+            }
+        }
+        self.neg.log1p_f64() + self.pos.log1p_f64()
+    }
+
+    /// [`Error::Argument`] unless both states are well formed.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.neg.is_valid() && self.pos.is_valid() { Ok(()) } else { Err(Error::Argument) }
+    }
+
+    #[must_use]
+    pub(crate) fn merged(self, other: Stream) -> Stream {
+        Stream { neg: self.neg.merge(other.neg), pos: self.pos.merge(other.pos) }
+    }
+}
+
 /// `log(1 + u)` for `u >= 0` given in `f64`, rounded once to `f32`: the
 /// fast path's finish (`u = a + b + ab`). It sits on the latency path of
 /// every row (a third of a 32-class row's time with the division-based
 /// version), so it is table-driven and division-free: within 2e-10 relative
-/// before the one rounding to `f32` (`tests/exp_accuracy.rs`).
-#[inline]
+/// before the one rounding to `f32` (the crate's `accuracy_tests`).
+#[cfg(test)]
 pub(crate) fn log1p_f64(u: f64) -> f32 {
     log1p_wide(u) as f32
 }
@@ -206,7 +272,7 @@ fn mul_add(a: f64, b: f64, c: f64) -> f64 {
 /// relative, 1.3e-10). Below `u = 1e-4` a series in `u` itself keeps tiny
 /// losses exact (`1 + u` would lose their digits).
 #[inline(always)]
-fn log1p_wide(u: f64) -> f64 {
+pub(crate) fn log1p_wide(u: f64) -> f64 {
     if u < 1e-4 {
         // The next term, u^5/5, is below 2e-21 relative.
         return u * (1.0 - u * (0.5 - u * (1.0 / 3.0 - u * 0.25)));
@@ -224,16 +290,4 @@ fn log1p_wide(u: f64) -> f64 {
     let b = mul_add(r2, -1.0 / 6.0, mul_add(r, 0.2, -0.25));
     let p = mul_add(r2 * r2, b, mul_add(r2, a, r));
     mul_add(f64::from(k), core::f64::consts::LN_2, t) + p
-}
-
-/// [`log1p_f64`], exposed for the accuracy test.
-#[doc(hidden)]
-pub fn log1p_f64_for_tests(u: f64) -> f32 {
-    log1p_f64(u)
-}
-
-/// [`log1p_wide`] before its rounding to `f32`, exposed for the accuracy test.
-#[doc(hidden)]
-pub fn log1p_wide_for_tests(u: f64) -> f64 {
-    log1p_wide(u)
 }

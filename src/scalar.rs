@@ -3,7 +3,7 @@
 //! It is the readable statement of the dense loss and the oracle that the
 //! SIMD kernels are tested against.
 
-use crate::{Error, IGNORE, stream::Stream};
+use crate::{Error, IGNORE, Stream};
 
 /// The loss state of one row, computed one logit at a time.
 pub fn row_state(logits: &[f32], labels: &[u8]) -> Result<Stream, Error> {

@@ -4,44 +4,72 @@
 //! positives", so no `a + log(1 - e^{b-a})` cancellation can occur and the
 //! loss is never negative.
 
-use crate::batch::{Reducer, check, check_indices, check_offsets, csr_row, out_len, row, row_mut};
+use crate::batch::{self, Csr, Rows};
 use crate::kernel::{self, Sparse};
 use crate::{Error, Reduction, Shape};
 
-/// Argument checks shared by the sparse functions.
-fn check_sparse(
+/// A batch of sparse labels (offsets checked).
+struct SparseRows<'a> {
     shape: Shape,
-    logits: usize,
-    positives: usize,
-    offsets: &[usize],
-    out: usize,
-    reduction: Reduction,
-) -> Result<(), Error> {
-    check(shape, logits, logits, out, reduction)?;
-    check_offsets(offsets, shape.rows, positives)
+    positives: Csr<'a>,
 }
 
-/// The positives of row `r`, validated.
-fn row_positives<'a>(positives: &'a [u32], offsets: &[usize], r: usize, classes: usize) -> Result<&'a [u32], Error> {
-    let p = csr_row(positives, offsets, r)?;
-    check_indices(p, classes)?;
-    Ok(p)
+impl<'a> SparseRows<'a> {
+    fn new(shape: Shape, positives: Csr<'a>) -> Result<Self, Error> {
+        positives.check(shape.rows)?;
+        Ok(SparseRows { shape, positives })
+    }
+
+    /// The positives of row `r`, validated: strictly increasing, each
+    /// `< classes` ([`Error::Index`] otherwise).
+    fn labels(&self, r: usize) -> Result<Sparse<'a>, Error> {
+        let p = self.positives.row(r)?;
+        let mut prev: Option<u32> = None;
+        for &i in p {
+            if (i as usize) >= self.shape.classes || prev.is_some_and(|q| q >= i) {
+                return Err(Error::Index);
+            }
+            prev = Some(i);
+        }
+        Ok(Sparse::new(p, 0))
+    }
+}
+
+impl Rows for SparseRows<'_> {
+    fn rows(&self) -> usize {
+        self.shape.rows
+    }
+    fn row_len(&self) -> usize {
+        self.shape.classes
+    }
+    #[inline]
+    fn loss(&self, r: usize, logits: &[f32]) -> Result<f64, Error> {
+        kernel::row_loss(logits, self.labels(r)?)
+    }
+    #[inline]
+    fn loss_grad(&self, r: usize, logits: &[f32], scale: f32, grad: &mut [f32]) -> Result<f64, Error> {
+        kernel::row_loss_grad(logits, self.labels(r)?, scale, grad)
+    }
+    #[inline]
+    fn loss_grad_in_place(&self, r: usize, buf: &mut [f32], scale: f32) -> Result<f64, Error> {
+        kernel::row_loss_grad_in_place(buf, self.labels(r)?, scale)
+    }
 }
 
 /// The loss of a batch with sparse labels.
 ///
-/// The positives of row `r` are `positives[offsets[r]..offsets[r + 1]]`
+/// The positives of row `r` are `positives.items[offsets[r]..offsets[r + 1]]`
 /// (`offsets` has `rows + 1` non-decreasing entries, the last at most
-/// `positives.len()`), strictly increasing, each `< classes`. Errors:
+/// `items.len()`), strictly increasing, each `< classes`. Errors:
 /// [`Error::Shape`] for offsets, [`Error::Index`] for indices, otherwise as
 /// [`loss`](crate::loss).
 ///
 /// ```
-/// use mlcce::{Reduction, Shape};
+/// use mlcce::{Csr, Reduction, Shape};
 /// // One confident row: a positive at +30, negatives near -5.
 /// let logits = [30.0f32, -5.0, -5.5, -4.5];
 /// let mut out = [0.0f32];
-/// mlcce::sparse_loss(Shape::new(1, 4), &logits, &[0], &[0, 1], Reduction::Sum, &mut out)?;
+/// mlcce::sparse_loss(Shape::new(1, 4), &logits, Csr::new(&[0], &[0, 1]), Reduction::Sum, &mut out)?;
 /// let dense = mlcce::row_loss(&logits, &[1, 0, 0, 0])?;
 /// assert!(out[0] > 0.0 && out[0] == dense);
 /// # Ok::<(), mlcce::Error>(())
@@ -49,19 +77,11 @@ fn row_positives<'a>(positives: &'a [u32], offsets: &[usize], r: usize, classes:
 pub fn sparse_loss(
     shape: Shape,
     logits: &[f32],
-    positives: &[u32],
-    offsets: &[usize],
+    positives: Csr<'_>,
     reduction: Reduction,
     out: &mut [f32],
 ) -> Result<(), Error> {
-    check_sparse(shape, logits.len(), positives.len(), offsets, out.len(), reduction)?;
-    let mut reducer = Reducer::new(reduction, shape.rows, out);
-    for r in 0..shape.rows {
-        let p = row_positives(positives, offsets, r, shape.classes)?;
-        reducer.push(r, kernel::row_loss(row(logits, r, shape.classes), Sparse::new(p, 0))?);
-    }
-    reducer.finish();
-    Ok(())
+    batch::loss(&SparseRows::new(shape, positives)?, logits, reduction, out)
 }
 
 /// The sparse loss and its gradient, fused; `grad` as in
@@ -69,45 +89,21 @@ pub fn sparse_loss(
 pub fn sparse_loss_grad(
     shape: Shape,
     logits: &[f32],
-    positives: &[u32],
-    offsets: &[usize],
+    positives: Csr<'_>,
     reduction: Reduction,
     loss_out: Option<&mut [f32]>,
     grad: &mut [f32],
 ) -> Result<(), Error> {
-    let out = out_len(&loss_out, reduction, shape.rows);
-    check_sparse(shape, logits.len(), positives.len(), offsets, out, reduction)?;
-    shape.check_len(grad.len())?;
-    let scale = reduction.grad_scale(shape.rows)?;
-    let mut reducer = Reducer::new(reduction, shape.rows, loss_out.unwrap_or(&mut []));
-    let c = shape.classes;
-    for r in 0..shape.rows {
-        let p = row_positives(positives, offsets, r, c)?;
-        let (x, g) = (row(logits, r, c), row_mut(grad, r, c));
-        reducer.push(r, kernel::row_loss_grad(x, Sparse::new(p, 0), scale, g)?);
-    }
-    reducer.finish();
-    Ok(())
+    batch::loss_grad(&SparseRows::new(shape, positives)?, logits, reduction, loss_out, grad)
 }
 
 /// [`sparse_loss_grad`] with the gradient written over the logits.
 pub fn sparse_loss_grad_in_place(
     shape: Shape,
     logits_then_grad: &mut [f32],
-    positives: &[u32],
-    offsets: &[usize],
+    positives: Csr<'_>,
     reduction: Reduction,
     loss_out: Option<&mut [f32]>,
 ) -> Result<(), Error> {
-    let out = out_len(&loss_out, reduction, shape.rows);
-    check_sparse(shape, logits_then_grad.len(), positives.len(), offsets, out, reduction)?;
-    let scale = reduction.grad_scale(shape.rows)?;
-    let mut reducer = Reducer::new(reduction, shape.rows, loss_out.unwrap_or(&mut []));
-    let c = shape.classes;
-    for r in 0..shape.rows {
-        let p = row_positives(positives, offsets, r, c)?;
-        reducer.push(r, kernel::row_loss_grad_in_place(row_mut(logits_then_grad, r, c), Sparse::new(p, 0), scale)?);
-    }
-    reducer.finish();
-    Ok(())
+    batch::loss_grad_in_place(&SparseRows::new(shape, positives)?, logits_then_grad, reduction, loss_out)
 }

@@ -14,33 +14,9 @@
 //! # Ok::<(), mlcce::Error>(())
 //! ```
 
-use crate::{Error, kernel, lse::Lse};
-
-/// The loss state of one row, or of any part of it (C: `mlcce_stream`).
-///
-/// A stream accumulates ONE row: each `update` appends the next classes of
-/// that row, and `merge` combines two disjoint parts of the same row (any
-/// split, any order). It is a plain value of 16 bytes: keep it on the stack.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Stream {
-    /// `Σ_{y=0} e^{s}` over the negative classes seen.
-    pub neg: Lse,
-    /// `Σ_{y=1} e^{-s}` over the positive classes seen.
-    pub pos: Lse,
-}
+use crate::{Error, Stream, kernel};
 
 impl Stream {
-    /// The state of an empty row (loss 0).
-    ///
-    /// cbindgen:ignore
-    pub const EMPTY: Stream = Stream { neg: Lse::EMPTY, pos: Lse::EMPTY };
-
-    /// An empty state.
-    pub const fn new() -> Stream {
-        Stream::EMPTY
-    }
-
     /// Appends the next `logits.len()` classes of the row. On error the state
     /// is left exactly as it was.
     pub fn update(&mut self, logits: &[f32], labels: &[u8]) -> Result<(), Error> {
@@ -60,39 +36,5 @@ impl Stream {
         other.check()?;
         *self = self.merged(*other);
         Ok(())
-    }
-
-    /// The loss of the classes seen so far.
-    #[inline]
-    pub fn loss(&self) -> f32 {
-        self.loss_f64() as f32
-    }
-
-    /// [`Stream::loss`] before its rounding to `f32` (the batch reductions
-    /// sum rows in `f64` and round once).
-    #[inline]
-    pub(crate) fn loss_f64(&self) -> f64 {
-        // With both sums unshifted (the kernels' fast path), one `log1p` of
-        // `(1 + a)(1 + b) - 1 = a + b + ab` (formed in f64: no cancellation,
-        // all terms >= 0), evaluated in f64 and rounded once, replaces two
-        // `log1pf` and an addition: cheaper on short rows and more accurate.
-        let plain = |l: Lse| l.is_empty() || l.shift == 0.0;
-        if plain(self.neg) && plain(self.pos) {
-            let (a, b) = (f64::from(self.neg.sum), f64::from(self.pos.sum));
-            let u = a + b + a * b;
-            if u < 1e30 {
-                return crate::lse::log1p_unrounded(u);
-            }
-        }
-        self.neg.log1p_f64() + self.pos.log1p_f64()
-    }
-
-    /// [`Error::Argument`] unless both states are well formed.
-    pub fn check(&self) -> Result<(), Error> {
-        if self.neg.is_valid() && self.pos.is_valid() { Ok(()) } else { Err(Error::Argument) }
-    }
-
-    pub(crate) fn merged(self, other: Stream) -> Stream {
-        Stream { neg: self.neg.merge(other.neg), pos: self.pos.merge(other.pos) }
     }
 }

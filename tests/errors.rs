@@ -52,7 +52,7 @@ fn shape_errors() {
 #[test]
 fn label_and_non_finite_errors_anywhere_in_a_row() {
     let mut rng = Rng::new(21);
-    for classes in [1usize, 5, 16, 17, 40, 1000] {
+    for classes in sized(vec![1usize, 5, 16, 17, 40, 1000], vec![1, 17, 40]) {
         for at in [0, classes / 2, classes - 1] {
             let x = rng.logits(2 * classes, 1.0);
             let y = rng.labels(2 * classes, 0.3, 0.1);

@@ -2,7 +2,7 @@
 
 mod common;
 use common::*;
-use mlcce::{Reduction, Shape, Stream};
+use mlcce::{Csr, Reduction, Shape, Stream};
 
 /// Logits from a mix of scales, including fp16-scale and tiny values.
 fn wild_logits(rng: &mut Rng, n: usize) -> Vec<f32> {
@@ -130,7 +130,7 @@ fn small_losses_made_of_few_terms_stay_within_the_bound() {
         let pos: Vec<u32> = y.iter().enumerate().filter(|(_, l)| **l == 1).map(|(i, _)| i as u32).collect();
         let dense_y: Vec<u8> = y.iter().map(|&l| u8::from(l == 1)).collect();
         let mut out = [0.0f32];
-        mlcce::sparse_loss(Shape::new(1, n), &x, &pos, &[0, pos.len()], Reduction::Sum, &mut out).unwrap();
+        mlcce::sparse_loss(Shape::new(1, n), &x, Csr::new(&pos, &[0, pos.len()]), Reduction::Sum, &mut out).unwrap();
         assert_loss(out[0], ref_row_loss(&x, &dense_y), &format!("sparse case {case}"));
         let t: Vec<f32> = dense_y.iter().map(|&l| f32::from(l)).collect();
         mlcce::soft_loss(Shape::new(1, n), &x, &t, Reduction::Sum, &mut out).unwrap();

@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use mlcce::{Error, GpShape, Reduction, Shape};
+use mlcce::{Csr, Error, GpShape, Reduction, Shape};
 
 /// Dense labels -> (positives, offsets).
 fn to_csr(labels: &[u8], classes: usize) -> (Vec<u32>, Vec<usize>) {
@@ -35,14 +35,14 @@ fn sparse_equals_dense_on_random_shapes() {
             let k = red.outputs(rows);
             let (mut a, mut b) = (vec![0.0; k], vec![0.0; k]);
             mlcce::loss(shape, &logits, &labels, red, &mut a).unwrap();
-            mlcce::sparse_loss(shape, &logits, &pos, &off, red, &mut b).unwrap();
+            mlcce::sparse_loss(shape, &logits, Csr::new(&pos, &off), red, &mut b).unwrap();
             assert_eq!(a, b, "sparse == dense, {rows}x{classes}");
             let (mut ga, mut gb) = (vec![0.0; n], vec![0.0; n]);
             mlcce::loss_grad(shape, &logits, &labels, red, None, &mut ga).unwrap();
-            mlcce::sparse_loss_grad(shape, &logits, &pos, &off, red, Some(&mut b), &mut gb).unwrap();
+            mlcce::sparse_loss_grad(shape, &logits, Csr::new(&pos, &off), red, Some(&mut b), &mut gb).unwrap();
             assert_eq!(ga, gb, "sparse grad == dense grad");
             let mut inplace = logits.clone();
-            mlcce::sparse_loss_grad_in_place(shape, &mut inplace, &pos, &off, red, None).unwrap();
+            mlcce::sparse_loss_grad_in_place(shape, &mut inplace, Csr::new(&pos, &off), red, None).unwrap();
             for r in 0..rows {
                 let row = r * classes..(r + 1) * classes;
                 let want = ref_row_grad(&logits[row.clone()], &labels[row.clone()]);
@@ -66,16 +66,21 @@ fn cancellation_cases_are_exact_and_never_negative() {
             labels[at] = 1;
             let want = ref_row_loss(&logits, &labels);
             let mut out = [0.0f32];
-            mlcce::sparse_loss(Shape::new(1, classes), &logits, &[at as u32], &[0, 1], Reduction::Sum, &mut out)
-                .unwrap();
+            mlcce::sparse_loss(
+                Shape::new(1, classes),
+                &logits,
+                Csr::new(&[at as u32], &[0, 1]),
+                Reduction::Sum,
+                &mut out,
+            )
+            .unwrap();
             assert!(out[0] > 0.0, "never negative");
             assert!((f64::from(out[0]) - want).abs() <= 1e-6 * want, "p={p} C={classes}: {} vs {want:e}", out[0]);
             let mut g = vec![0.0; classes];
             mlcce::sparse_loss_grad(
                 Shape::new(1, classes),
                 &logits,
-                &[at as u32],
-                &[0, 1],
+                Csr::new(&[at as u32], &[0, 1]),
                 Reduction::Sum,
                 None,
                 &mut g,
@@ -91,7 +96,7 @@ fn sparse_bad_inputs() {
     let x = [0.0f32; 8];
     let s = Shape::new(2, 4);
     let mut out = [-7.0f32];
-    let call = |p: &[u32], o: &[usize], out: &mut [f32]| mlcce::sparse_loss(s, &x, p, o, Reduction::Sum, out);
+    let call = |p: &[u32], o: &[usize], out: &mut [f32]| mlcce::sparse_loss(s, &x, Csr::new(p, o), Reduction::Sum, out);
     assert_eq!(call(&[0, 1], &[0, 1], &mut out), Err(Error::Shape), "offsets too short");
     assert_eq!(call(&[0, 1], &[0, 2, 1], &mut out), Err(Error::Shape), "offsets decrease");
     assert_eq!(call(&[0, 1], &[0, 1, 3], &mut out), Err(Error::Shape), "offsets past the end");
@@ -101,8 +106,11 @@ fn sparse_bad_inputs() {
     assert_eq!(out[0], -7.0);
     let mut xn = x;
     xn[5] = f32::NAN;
-    assert_eq!(mlcce::sparse_loss(s, &xn, &[], &[0, 0, 0], Reduction::Sum, &mut out), Err(Error::NonFinite));
-    assert_eq!(mlcce::sparse_loss(Shape::new(0, 4), &[], &[], &[0], Reduction::Mean, &mut out), Err(Error::Shape));
+    assert_eq!(mlcce::sparse_loss(s, &xn, Csr::new(&[], &[0, 0, 0]), Reduction::Sum, &mut out), Err(Error::NonFinite));
+    assert_eq!(
+        mlcce::sparse_loss(Shape::new(0, 4), &[], Csr::new(&[], &[0]), Reduction::Mean, &mut out),
+        Err(Error::Shape)
+    );
     assert_eq!(out[0], -7.0);
 }
 
@@ -173,14 +181,29 @@ fn globalpointer_equals_dense_with_ignore_and_never_reads_padding() {
         for red in [Reduction::None, Reduction::Sum] {
             let k = red.outputs(rows);
             let mut gp = vec![0.0; k];
-            mlcce::globalpointer_loss(shape, &logits, &lengths, &spans, &offsets, red, &mut gp).unwrap();
+            mlcce::globalpointer_loss(shape, &logits, &lengths, Csr::new(&spans, &offsets), red, &mut gp).unwrap();
             let mut g = vec![f32::NAN; logits.len()];
             let mut lo = vec![0.0; k];
-            mlcce::globalpointer_loss_grad(shape, &logits, &lengths, &spans, &offsets, red, Some(&mut lo), &mut g)
-                .unwrap();
+            mlcce::globalpointer_loss_grad(
+                shape,
+                &logits,
+                &lengths,
+                Csr::new(&spans, &offsets),
+                red,
+                Some(&mut lo),
+                &mut g,
+            )
+            .unwrap();
             let mut inplace = logits.clone();
-            mlcce::globalpointer_loss_grad_in_place(shape, &mut inplace, &lengths, &spans, &offsets, red, None)
-                .unwrap();
+            mlcce::globalpointer_loss_grad_in_place(
+                shape,
+                &mut inplace,
+                &lengths,
+                Csr::new(&spans, &offsets),
+                red,
+                None,
+            )
+            .unwrap();
             let want: Vec<f64> =
                 (0..rows).map(|r| ref_row_loss(&logits[r * cells..][..cells], &labels[r * cells..][..cells])).collect();
             match red {
@@ -203,7 +226,7 @@ fn globalpointer_bad_inputs() {
     let x = [0.0f32; 16];
     let mut out = [-7.0f32];
     let call = |len: u32, spans: &[u32], off: &[usize], out: &mut [f32]| {
-        mlcce::globalpointer_loss(shape, &x, &[len], spans, off, Reduction::Sum, out)
+        mlcce::globalpointer_loss(shape, &x, &[len], Csr::new(spans, off), Reduction::Sum, out)
     };
     assert_eq!(call(5, &[], &[0, 0], &mut out), Err(Error::Shape), "length > max_len");
     assert_eq!(call(4, &[], &[0], &mut out), Err(Error::Shape), "offsets too short");

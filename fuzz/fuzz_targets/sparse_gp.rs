@@ -2,7 +2,7 @@
 //! labels, with arbitrary (often invalid) indices, offsets and lengths.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use mlcce::{Error, GpShape, Reduction, Shape};
+use mlcce::{Csr, Error, GpShape, Reduction, Shape};
 
 #[path = "input.rs"]
 mod input;
@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         offsets.sort_unstable();
     }
     let mut out = vec![0.0f32; rows];
-    let got = mlcce::sparse_loss(Shape::new(rows, classes), &x, &positives, &offsets, Reduction::None, &mut out);
+    let got = mlcce::sparse_loss(Shape::new(rows, classes), &x, Csr::new(&positives, &offsets), Reduction::None, &mut out);
     let offsets_ok = offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.last().is_some_and(|&l| l <= k);
     match got {
         Err(Error::Shape) => assert!(!offsets_ok, "Shape on good offsets"),
@@ -62,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
         offsets.push((last + b.below(3)).min(nspans));
     }
     let mut out = vec![0.0f32; batch * heads];
-    let got = mlcce::globalpointer_loss(shape, &x, &lengths, &spans, &offsets, Reduction::None, &mut out);
+    let got = mlcce::globalpointer_loss(shape, &x, &lengths, Csr::new(&spans, &offsets), Reduction::None, &mut out);
     if lengths.iter().any(|&l| l as usize > max_len) {
         assert_eq!(got, Err(Error::Shape));
         return;

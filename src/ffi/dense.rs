@@ -1,18 +1,18 @@
 //! C entry points of the dense loss and the stream.
 
-use super::edge::{Grad, Span, cells, check, disjoint, grad_buffers, loss_buffers, outs, slice, try_status};
-use super::status::{Status, reduction as reduction_code, status};
+use super::edge::{Grad, Span, cells, check, disjoint, grad_entry, input, loss_entry, try_status};
+use super::status::{Status, status};
 use crate::{Shape, Stream};
 
 /// The loss of a batch with dense labels.
 ///
-/// - `logits`: `rows * classes` floats, row-major.
-/// - `labels`: `rows * classes` bytes: 0, 1 or `MLCCE_IGNORE`.
-/// - `reduction`: `MLCCE_REDUCTION_NONE`, `_MEAN` or `_SUM`.
-/// - `out`: `rows` floats for NONE, 1 float otherwise.
+/// logits: rows * classes floats, row-major.
+/// labels: rows * classes bytes: 0, 1 or MLCCE_IGNORE.
+/// reduction: MLCCE_REDUCTION_NONE, _MEAN or _SUM.
+/// out: rows floats for NONE, 1 float otherwise; overlaps no input.
+/// A pointer may be NULL only where it addresses 0 elements.
 ///
-/// # Safety
-/// Each pointer addresses at least as many elements as stated (or may be
+/// Safety: Each pointer addresses at least as many elements as stated (or may be
 /// NULL where that number is 0); `out` does not overlap the inputs.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mlcce_loss(
@@ -23,25 +23,23 @@ pub unsafe extern "C" fn mlcce_loss(
     reduction: u32,
     out: *mut f32,
 ) -> Status {
-    let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
-    try_status!(check(labels, n));
+    // SAFETY: `labels` addresses n bytes per this function's contract.
+    let (y, ys) = try_status!(unsafe { input(labels, n) });
     // SAFETY: per this function's contract.
-    let (x, o) = try_status!(unsafe { loss_buffers(logits, n, out, r.outputs(rows), &[Span::of(labels, n)]) });
-    // SAFETY: checked above; no output overlaps it.
-    let y = unsafe { slice(labels, n) };
-    status(crate::loss(Shape::new(rows, classes), x, y, r, o))
+    unsafe {
+        loss_entry(logits, n, reduction, rows, out, &[ys], |x, r, o| crate::loss(Shape::new(rows, classes), x, y, r, o))
+    }
 }
 
 /// The loss (optional) and its gradient, fused.
 ///
-/// - `loss_out`: NULL (loss not wanted), or as `out` of [`mlcce_loss`].
-/// - `grad`: `rows * classes` floats: the gradient of the reduced loss. It
-///   may be the very pointer `logits` (computed in place); any other overlap
-///   with an input is `MLCCE_ERR_ARGUMENT`.
+/// loss_out: NULL (loss not wanted), or as out of mlcce_loss.
+/// grad: rows * classes floats, the gradient of the reduced loss. It may be
+/// the very pointer logits (computed in place); any other overlap with an
+/// input is MLCCE_ERR_ARGUMENT.
 ///
-/// # Safety
-/// As [`mlcce_loss`]; `grad` addresses `rows * classes` writable floats.
+/// Safety: As `mlcce_loss`; `grad` addresses `rows * classes` writable floats.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mlcce_loss_grad(
     logits: *const f32,
@@ -52,37 +50,35 @@ pub unsafe extern "C" fn mlcce_loss_grad(
     loss_out: *mut f32,
     grad: *mut f32,
 ) -> Status {
-    let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
-    let outs = outs(loss_out, r, rows);
-    try_status!(check(labels, n));
-    // SAFETY: per this function's contract.
-    let (g, lo) = try_status!(unsafe { grad_buffers(logits, grad, n, loss_out, outs, &[Span::of(labels, n)]) });
-    // SAFETY: checked above; no output overlaps it.
-    let y = unsafe { slice(labels, n) };
     let shape = Shape::new(rows, classes);
-    status(match g {
-        Grad::InPlace(buf) => crate::loss_grad_in_place(shape, buf, y, r, lo),
-        Grad::Apart(x, g) => crate::loss_grad(shape, x, y, r, lo, g),
-    })
-}
-
-/// Initialises a stream (the state of one row, empty). A NULL `s` is ignored.
-///
-/// # Safety
-/// `s` is NULL or points to writable memory for one `mlcce_stream`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn mlcce_stream_init(s: *mut Stream) {
-    if check(s.cast_const(), 1).is_ok() {
-        // SAFETY: non-NULL and aligned (checked); writable per the contract.
-        unsafe { s.write(Stream::new()) };
+    // SAFETY: `labels` addresses n bytes per this function's contract.
+    let (y, ys) = try_status!(unsafe { input(labels, n) });
+    // SAFETY: per this function's contract.
+    unsafe {
+        grad_entry(logits, grad, n, reduction, rows, loss_out, &[ys], |g, r, lo| match g {
+            Grad::InPlace(buf) => crate::loss_grad_in_place(shape, buf, y, r, lo),
+            Grad::Apart(x, g) => crate::loss_grad(shape, x, y, r, lo, g),
+        })
     }
 }
 
-/// Appends the next `n` classes of the row. On error the state is unchanged.
+/// Initialises a stream: the state of one row, empty.
+/// MLCCE_ERR_NULL_POINTER for a NULL s, MLCCE_ERR_ARGUMENT for a misaligned one.
 ///
-/// # Safety
-/// `s` points to a stream set up by [`mlcce_stream_init`]; `logits` and
+/// Safety: `s` is NULL or points to writable memory for one `mlcce_stream`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mlcce_stream_init(s: *mut Stream) -> Status {
+    try_status!(check(s.cast_const(), 1));
+    // SAFETY: non-NULL and aligned (checked); writable per the contract.
+    unsafe { s.write(Stream::new()) };
+    Status::MLCCE_OK
+}
+
+/// Appends the next n classes of the row (logits and labels: n elements
+/// each). On error the state is unchanged.
+///
+/// Safety: `s` points to a stream set up by `mlcce_stream_init`; `logits` and
 /// `labels` address `n` elements each (NULL allowed when `n == 0`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mlcce_stream_update(
@@ -92,20 +88,18 @@ pub unsafe extern "C" fn mlcce_stream_update(
     n: usize,
 ) -> Status {
     try_status!(check(s.cast_const(), 1));
-    try_status!(check(logits, n));
-    try_status!(check(labels, n));
-    let state = Span::of(s.cast_const(), 1);
-    try_status!(disjoint(&[state], &[Span::of(logits, n), Span::of(labels, n)]));
-    // SAFETY: all checked above; the state overlaps no input.
-    let (st, x, y) = unsafe { (&mut *s, slice(logits, n), slice(labels, n)) };
+    // SAFETY: per this function's contract.
+    let ((x, xs), (y, ys)) = (try_status!(unsafe { input(logits, n) }), try_status!(unsafe { input(labels, n) }));
+    try_status!(disjoint(&[Span::of(s.cast_const(), 1)], &[xs, ys]));
+    // SAFETY: checked above; the state overlaps no input.
+    let st = unsafe { &mut *s };
     status(st.update(x, y))
 }
 
-/// Adds `other`, a disjoint part of the same row, to `s`. `other` may be `s`
+/// Adds other, a disjoint part of the same row, to s. other may be s
 /// itself (the row's classes counted twice). On error nothing changes.
 ///
-/// # Safety
-/// Both point to streams set up by [`mlcce_stream_init`].
+/// Safety: Both point to streams set up by `mlcce_stream_init`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mlcce_stream_merge(s: *mut Stream, other: *const Stream) -> Status {
     try_status!(check(s.cast_const(), 1));
@@ -116,10 +110,9 @@ pub unsafe extern "C" fn mlcce_stream_merge(s: *mut Stream, other: *const Stream
     status(unsafe { (*s).merge(&part) })
 }
 
-/// The loss of the classes seen so far, written to `*loss`.
+/// The loss of the classes seen so far, written to *loss.
 ///
-/// # Safety
-/// `s` points to a stream set up by [`mlcce_stream_init`]; `loss` to a float.
+/// Safety: `s` points to a stream set up by `mlcce_stream_init`; `loss` to a float.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mlcce_stream_loss(s: *const Stream, loss: *mut f32) -> Status {
     try_status!(check(s, 1));

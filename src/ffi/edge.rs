@@ -3,7 +3,19 @@
 use core::mem::size_of;
 
 use super::Status;
-use crate::{Reduction, Shape};
+use super::status::{reduction as reduction_code, status};
+use crate::{Error, Reduction, Shape};
+
+/// Evaluates a `Result<T, Status>`, returning the status on error.
+macro_rules! try_status {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(s) => return s,
+        }
+    };
+}
+pub(crate) use try_status;
 
 /// The bytes a buffer of `len` `T`s spans, as an address range.
 #[derive(Clone, Copy)]
@@ -18,19 +30,16 @@ impl Span {
         Span { start, end: start.wrapping_add(len.wrapping_mul(size_of::<T>())) }
     }
 
+    /// Whether the two share a byte (an empty span shares none, wherever
+    /// its pointer lies).
     pub(crate) fn overlaps(self, other: Span) -> bool {
-        self.start < other.end && other.start < self.end
+        self.start < self.end && other.start < other.end && self.start < other.end && other.start < self.end
     }
 }
 
 /// `rows * classes`, or `MLCCE_ERR_SHAPE` when it overflows.
 pub(crate) fn cells(rows: usize, classes: usize) -> Result<usize, Status> {
     Shape::new(rows, classes).cells().map_err(Status::from)
-}
-
-/// The length of an optional loss output: 0 when `loss_out` is NULL.
-pub(crate) fn outs(loss_out: *const f32, r: Reduction, rows: usize) -> usize {
-    if loss_out.is_null() { 0 } else { r.outputs(rows) }
 }
 
 /// Checks a pointer to `len` elements: NULL only if `len == 0`, aligned, and
@@ -64,8 +73,7 @@ pub(crate) fn disjoint(outputs: &[Span], inputs: &[Span]) -> Result<(), Status> 
     Ok(())
 }
 
-/// # Safety
-/// `ptr` passed [`check`] for `len`, and addresses `len` readable `T`s that
+/// Safety: `ptr` passed check for `len`, and addresses `len` readable `T`s that
 /// no one writes for `'a`.
 pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> &'a [T] {
     if len == 0 {
@@ -77,8 +85,7 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize) -> &'a [T] {
     }
 }
 
-/// # Safety
-/// `ptr` passed [`check`] for `len`, and addresses `len` writable `T`s that
+/// Safety: `ptr` passed check for `len`, and addresses `len` writable `T`s that
 /// no other reference reaches for `'a`.
 pub(crate) unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize) -> &'a mut [T] {
     if len == 0 {
@@ -90,30 +97,43 @@ pub(crate) unsafe fn slice_mut<'a, T>(ptr: *mut T, len: usize) -> &'a mut [T] {
     }
 }
 
-/// Checks and builds the logits and the output of a loss call: `n` logits,
-/// `outs` output floats that overlap neither the logits nor `inputs` (the
-/// call's other inputs).
+/// A checked input buffer from C, as a slice, and the bytes it spans.
 ///
-/// # Safety
-/// `logits` addresses `n` floats and `out` `outs` floats (or are NULL where
-/// that number is 0), valid for `'a`.
-pub(crate) unsafe fn loss_buffers<'a>(
+/// Safety: `ptr` addresses `len` readable `T`s (or is NULL where `len` is 0) that
+/// nothing writes for `'a`.
+pub(crate) unsafe fn input<'a, T>(ptr: *const T, len: usize) -> Result<(&'a [T], Span), Status> {
+    check(ptr, len)?;
+    // SAFETY: checked just above; read-only per this fn's contract.
+    Ok((unsafe { slice(ptr, len) }, Span::of(ptr, len)))
+}
+
+/// The entry of every loss function: the reduction code, the `n` logits
+/// and the output (`rows` values for NONE, 1 otherwise) checked, the output
+/// overlapping no input (`inputs`: the call's other inputs, checked by
+/// input), then `f` on the slices, its result as a status.
+///
+/// Safety: `logits` addresses `n` floats and `out` as many as the reduction writes
+/// (or are NULL where that number is 0), valid for `'a`.
+pub(crate) unsafe fn loss_entry<'a>(
     logits: *const f32,
     n: usize,
+    reduction: u32,
+    rows: usize,
     out: *mut f32,
-    outs: usize,
     inputs: &[Span],
-) -> Result<(&'a [f32], &'a mut [f32]), Status> {
-    check(logits, n)?;
-    check(out.cast_const(), outs)?;
+    f: impl FnOnce(&'a [f32], Reduction, &'a mut [f32]) -> Result<(), Error>,
+) -> Status {
+    let r = try_status!(reduction_code(reduction));
+    let outs = r.outputs(rows);
+    try_status!(check(logits, n));
+    try_status!(check(out.cast_const(), outs));
     let out_span = Span::of(out, outs);
-    if out_span.overlaps(Span::of(logits, n)) {
-        return Err(Status::MLCCE_ERR_ARGUMENT);
-    }
-    disjoint(&[out_span], inputs)?;
+    try_status!(disjoint(&[out_span], &[Span::of(logits, n)]));
+    try_status!(disjoint(&[out_span], inputs));
     // SAFETY: checked above (non-NULL where needed, aligned, sized); `out`
     // overlaps no input.
-    Ok(unsafe { (slice(logits, n), slice_mut(out, outs)) })
+    let (x, o) = unsafe { (slice(logits, n), slice_mut(out, outs)) };
+    status(f(x, r, o))
 }
 
 /// The gradient outputs of a `_grad` call: the gradient written over the
@@ -125,35 +145,40 @@ pub(crate) enum Grad<'a> {
     Apart(&'a [f32], &'a mut [f32]),
 }
 
-/// Checks and builds the logits, gradient and loss buffers of a `_grad`
-/// call: `n` logits, `n` gradient cells (exactly the logits, or overlapping
-/// no input), `outs` loss values (0 when `loss_out` is NULL). `inputs` are the
-/// call's other inputs (labels, indices...), which no output may overlap.
+/// The entry of every `_grad` function: the reduction code, `n` logits,
+/// `n` gradient cells (exactly the logits, or overlapping no input), and
+/// the optional loss output (NULL: not wanted) checked; then `f` on the
+/// slices, its result as a status. `inputs` are the call's other inputs
+/// (checked by input), which no output may overlap.
 ///
-/// # Safety
-/// `logits` and `grad` address `n` floats and `loss_out` `outs` floats (or are
-/// NULL where that number is 0), valid for `'a`.
-pub(crate) unsafe fn grad_buffers<'a>(
+/// Safety: `logits` and `grad` address `n` floats and `loss_out` as many as the
+/// reduction writes (or are NULL where that number is 0), valid for `'a`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn grad_entry<'a>(
     logits: *const f32,
     grad: *mut f32,
     n: usize,
+    reduction: u32,
+    rows: usize,
     loss_out: *mut f32,
-    outs: usize,
     inputs: &[Span],
-) -> Result<(Grad<'a>, Option<&'a mut [f32]>), Status> {
-    check(logits, n)?;
-    check(grad.cast_const(), n)?;
-    check(loss_out.cast_const(), outs)?;
+    f: impl FnOnce(Grad<'a>, Reduction, Option<&'a mut [f32]>) -> Result<(), Error>,
+) -> Status {
+    let r = try_status!(reduction_code(reduction));
+    let outs = if loss_out.is_null() { 0 } else { r.outputs(rows) };
+    try_status!(check(logits, n));
+    try_status!(check(grad.cast_const(), n));
+    try_status!(check(loss_out.cast_const(), outs));
     let outputs = [Span::of(grad, n), Span::of(loss_out, outs)];
     let logits_span = Span::of(logits, n);
     let in_place = n > 0 && core::ptr::eq(grad.cast_const(), logits);
     if !in_place && outputs.iter().any(|o| o.overlaps(logits_span)) {
-        return Err(Status::MLCCE_ERR_ARGUMENT);
+        return Status::MLCCE_ERR_ARGUMENT;
     }
     if in_place && Span::of(loss_out, outs).overlaps(logits_span) {
-        return Err(Status::MLCCE_ERR_ARGUMENT);
+        return Status::MLCCE_ERR_ARGUMENT;
     }
-    disjoint(&outputs, inputs)?;
+    try_status!(disjoint(&outputs, inputs));
     // SAFETY: checked above (non-NULL where needed, aligned, sized); the
     // outputs overlap no input and each other not, or `grad` is exactly
     // `logits` and the only slice made of that memory.
@@ -165,16 +190,5 @@ pub(crate) unsafe fn grad_buffers<'a>(
         // SAFETY: as above.
         Grad::Apart(unsafe { slice(logits, n) }, unsafe { slice_mut(grad, n) })
     };
-    Ok((g, lo))
+    status(f(g, r, lo))
 }
-
-/// Evaluates a `Result<T, Status>`, returning the status on error.
-macro_rules! try_status {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(s) => return s,
-        }
-    };
-}
-pub(crate) use try_status;

@@ -20,8 +20,7 @@ pub struct Eval {
 /// A NaN threshold: `MLCCE_ERR_ARGUMENT`; a non-finite logit:
 /// `MLCCE_ERR_NON_FINITE`.
 ///
-/// # Safety
-/// `logits` addresses `rows * classes` floats, `out` as many bytes.
+/// Safety: `logits` addresses `rows * classes` floats, `out` as many bytes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mlcce_predict(
     logits: *const f32,
@@ -46,8 +45,7 @@ pub unsafe extern "C" fn mlcce_predict(
 /// zeroes `per_class` (`classes` entries). A NaN threshold:
 /// `MLCCE_ERR_ARGUMENT`.
 ///
-/// # Safety
-/// `e` points to writable memory for one `mlcce_eval`; `per_class` to
+/// Safety: `e` points to writable memory for one `mlcce_eval`; `per_class` to
 /// `classes` writable counts that outlive the evaluation.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mlcce_eval_init(
@@ -69,8 +67,7 @@ pub unsafe extern "C" fn mlcce_eval_init(
 
 /// Adds a batch of `rows` rows; on error nothing changes.
 ///
-/// # Safety
-/// `e` was set up by [`mlcce_eval_init`] and its counts are still valid;
+/// Safety: `e` was set up by mlcce_eval_init and its counts are still valid;
 /// `logits` and `labels` address `rows * classes` elements each.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mlcce_eval_update(e: *mut Eval, logits: *const f32, labels: *const u8, rows: usize) -> Status {
@@ -97,8 +94,7 @@ pub unsafe extern "C" fn mlcce_eval_update(e: *mut Eval, logits: *const f32, lab
 
 /// Writes the figures so far to `*out` (all 0 after 0 rows).
 ///
-/// # Safety
-/// `e` was set up by [`mlcce_eval_init`]; `out` points to one `mlcce_report`.
+/// Safety: `e` was set up by mlcce_eval_init; `out` points to one `mlcce_report`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mlcce_eval_report(e: *const Eval, out: *mut Report) -> Status {
     try_status!(check(e, 1));

@@ -1,17 +1,16 @@
 //! C entry points of the soft-target loss and the probability helper.
 
-use super::edge::{Grad, Span, cells, check, disjoint, grad_buffers, loss_buffers, outs, slice, slice_mut, try_status};
-use super::status::{Status, reduction as reduction_code, status};
+use super::edge::{Grad, Span, cells, check, disjoint, grad_entry, input, loss_entry, slice, slice_mut, try_status};
+use super::status::{Status, status};
 use crate::Shape;
 
 /// The loss of a batch with soft targets.
 ///
-/// - `targets`: `rows * classes` floats in `[0, 1]` (NaN or outside:
-///   `MLCCE_ERR_LABEL`); every logit takes part.
-/// - other parameters as [`mlcce_loss`](super::mlcce_loss).
+/// targets: rows * classes floats in [0, 1] (NaN or outside:
+/// MLCCE_ERR_LABEL); every logit takes part.
+/// Other parameters as mlcce_loss.
 ///
-/// # Safety
-/// Each pointer addresses the elements stated; `out` overlaps no input.
+/// Safety: each pointer addresses the elements stated; out overlaps no input.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mlcce_soft_loss(
     logits: *const f32,
@@ -21,20 +20,20 @@ pub unsafe extern "C" fn mlcce_soft_loss(
     reduction: u32,
     out: *mut f32,
 ) -> Status {
-    let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
-    try_status!(check(targets, n));
+    // SAFETY: `targets` addresses n floats per this function's contract.
+    let (t, ts) = try_status!(unsafe { input(targets, n) });
     // SAFETY: per this function's contract.
-    let (x, y) = try_status!(unsafe { loss_buffers(logits, n, out, r.outputs(rows), &[Span::of(targets, n)]) });
-    // SAFETY: checked above; no output overlaps it.
-    let t = unsafe { slice(targets, n) };
-    status(crate::soft_loss(Shape::new(rows, classes), x, t, r, y))
+    unsafe {
+        loss_entry(logits, n, reduction, rows, out, &[ts], |x, r, o| {
+            crate::soft_loss(Shape::new(rows, classes), x, t, r, o)
+        })
+    }
 }
 
-/// The soft loss (optional) and its gradient; `grad` may be `logits`.
+/// The soft loss (optional) and its gradient; grad may be logits.
 ///
-/// # Safety
-/// As [`mlcce_soft_loss`]; `grad` addresses `rows * classes` floats.
+/// Safety: as mlcce_soft_loss; grad addresses rows * classes floats.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mlcce_soft_loss_grad(
     logits: *const f32,
@@ -45,27 +44,24 @@ pub unsafe extern "C" fn mlcce_soft_loss_grad(
     loss_out: *mut f32,
     grad: *mut f32,
 ) -> Status {
-    let r = try_status!(reduction_code(reduction));
-    let shape = Shape::new(rows, classes);
     let n = try_status!(cells(rows, classes));
-    let o = outs(loss_out, r, rows);
-    try_status!(check(targets, n));
+    let shape = Shape::new(rows, classes);
+    // SAFETY: `targets` addresses n floats per this function's contract.
+    let (t, ts) = try_status!(unsafe { input(targets, n) });
     // SAFETY: per this function's contract.
-    let (g, lo) = try_status!(unsafe { grad_buffers(logits, grad, n, loss_out, o, &[Span::of(targets, n)]) });
-    // SAFETY: checked above; no output overlaps it.
-    let t = unsafe { slice(targets, n) };
-    status(match g {
-        Grad::InPlace(buf) => crate::soft_loss_grad_in_place(shape, buf, t, r, lo),
-        Grad::Apart(x, g) => crate::soft_loss_grad(shape, x, t, r, lo, g),
-    })
+    unsafe {
+        grad_entry(logits, grad, n, reduction, rows, loss_out, &[ts], |g, r, lo| match g {
+            Grad::InPlace(buf) => crate::soft_loss_grad_in_place(shape, buf, t, r, lo),
+            Grad::Apart(x, g) => crate::soft_loss_grad(shape, x, t, r, lo, g),
+        })
+    }
 }
 
 /// Probabilities as this loss defines them, `σ(2s)`, for `n` logits into
 /// `out` (`n` floats; may be `logits`). `s > 0` ⇔ `p > 0.5`: the decision
 /// threshold 0 on logits is 0.5 on these. A NaN logit: `MLCCE_ERR_NON_FINITE`.
 ///
-/// # Safety
-/// `logits` and `out` address `n` floats each.
+/// Safety: `logits` and `out` address `n` floats each.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mlcce_probabilities(logits: *const f32, n: usize, out: *mut f32) -> Status {
     try_status!(check(logits, n));

@@ -1,4 +1,4 @@
-//! Status codes, reduction codes and their names.
+//! Status codes, reduction codes, their names, and the library's version.
 
 use core::ffi::c_char;
 
@@ -71,15 +71,17 @@ pub(crate) fn reduction(code: u32) -> Result<Reduction, Status> {
 /// included). Never NULL; never to be freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn mlcce_status_str(status: i32) -> *const c_char {
-    let s: &'static core::ffi::CStr = match status {
-        0 => c"MLCCE_OK: success",
-        1 => c"MLCCE_ERR_NULL_POINTER: a pointer addressing at least one element is NULL",
-        2 => c"MLCCE_ERR_SHAPE: inconsistent shape or buffer length",
-        3 => c"MLCCE_ERR_LABEL: label not 0, 1 or 255 (or soft target outside [0, 1])",
-        4 => c"MLCCE_ERR_NON_FINITE: NaN or infinite logit",
-        5 => c"MLCCE_ERR_INDEX: index out of range or not strictly increasing",
-        6 => c"MLCCE_ERR_ARGUMENT: invalid argument value",
-        _ => c"unknown mlcce status",
-    };
-    s.as_ptr()
+    crate::error::status_text(status).as_ptr()
+}
+
+/// The library's version, "MAJOR.MINOR.PATCH" (the header's MLCCE_VERSION
+/// is the version a program was compiled against; this is the one it runs
+/// with). A static string; never NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn mlcce_version() -> *const core::ffi::c_char {
+    const V: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    match core::ffi::CStr::from_bytes_with_nul(V.as_bytes()) {
+        Ok(c) => c.as_ptr(),
+        Err(_) => c"".as_ptr(),
+    }
 }

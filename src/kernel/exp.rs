@@ -13,27 +13,25 @@
 //! 0.03 ulp). Degree 5 measured 2.02 ulp (FMA) and 2.31 ulp (SSE2): over the
 //! 2-ulp budget, so the one extra FMA stays.
 //!
-//! Accuracy (measured by `tests/exp_accuracy.rs` against `f64::exp` on every
+//! Accuracy (measured by the crate's `accuracy_tests` against `f64::exp` on every
 //! `f32` in the normal-output range `[-87.33, 88]`, FMA build):
 //! **1.06 ulp** with FMA (`-C target-cpu=x86-64-v3`), **1.34 ulp** on the
 //! baseline SSE2 build (see `MAX_ULP`, the budget the test enforces). Outputs in `(-87.68, -87.33)` are
 //! subnormal and carry the subnormal spacing only; below that they flush to 0.
 
-use wide::{f32x8, f32x16, i32x8, i32x16};
+use wide::{f32x8, i32x8};
+#[cfg(target_feature = "avx512f")]
+use wide::{f32x16, i32x16};
 
 /// Inputs at or below this give exactly `0`.
-///
-/// cbindgen:ignore
-pub const LO: f32 = -88.0;
+pub(crate) const LO: f32 = -88.0;
 /// Inputs at or above this give `e^88`.
-///
-/// cbindgen:ignore
-pub const HI: f32 = 88.0;
+pub(crate) const HI: f32 = 88.0;
 /// The largest error of [`exp`] in ulp over `[-87.33, 88]`, as measured by
 /// the accuracy test (which fails if it is ever exceeded).
 ///
-/// cbindgen:ignore
-pub const MAX_ULP: f32 = 1.5;
+#[cfg(test)]
+pub(crate) const MAX_ULP: f32 = 1.5;
 
 const LOG2E: f32 = core::f32::consts::LOG2_E;
 /// `1.5·2^23 + 127`: adding it rounds to an integer and leaves `n + 127` in
@@ -54,7 +52,7 @@ macro_rules! exp_lanes {
     ($(#[$doc:meta])* $name:ident, $F:ident, $I:ident) => {
         $(#[$doc])*
         #[inline(always)]
-        pub fn $name(x: $F) -> $F {
+        pub(crate) fn $name(x: $F) -> $F {
             let x = x.fast_clamp($F::splat(LO), $F::splat(HI));
             let t = x.mul_add($F::splat(LOG2E), $F::splat(MAGIC));
             let n = t - $F::splat(MAGIC);
@@ -75,17 +73,21 @@ macro_rules! exp_lanes {
 }
 
 exp_lanes!(
+    #[cfg_attr(target_feature = "avx512f", allow(dead_code))]
     /// `e^x` on eight lanes (see the module documentation for range and accuracy).
-    exp, f32x8, i32x8
+    exp,
+    f32x8,
+    i32x8
 );
+#[cfg(target_feature = "avx512f")]
 exp_lanes!(
     /// `e^x` on sixteen lanes (one AVX-512 register, two AVX2 ones): the same
     /// code and results as [`exp`].
     exp16, f32x16, i32x16
 );
 
-/// [`exp`] of one value (for tests and scalar callers that want the very
-/// same rounding as the vector path).
-pub fn exp_scalar(x: f32) -> f32 {
+/// [`exp`] of one value (for the accuracy tests).
+#[cfg(test)]
+pub(crate) fn exp_scalar(x: f32) -> f32 {
     exp(f32x8::splat(x)).to_array()[0]
 }

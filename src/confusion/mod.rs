@@ -1,0 +1,150 @@
+//! Confusion counting: for a block of 64 classes over a chunk of rows, how
+//! many cells are predicted positive and labelled positive (true
+//! positives), predicted positive and labelled negative (false positives),
+//! labelled positive, and labelled negative. False negatives and true
+//! negatives follow by subtraction, and ignored cells count nowhere.
+//!
+//! The counts are byte lanes, one per class, read down the rows of a chunk
+//! (at most [`MAX_ROWS`] of them): each count costs one byte-wide add per
+//! register of 32 cells (64 with AVX-512) whatever the predictions are, and
+//! reaches the caller's `u64` counts once per chunk. The predictions
+//! (`logit > threshold`) are narrowed from `f32` lanes to bytes by saturating packs:
+//! for threshold 0 the packs do the comparison themselves (as an `i32`, a
+//! positive `f32` is positive, `+0` is 0 and everything else negative, and
+//! saturation keeps the sign), otherwise the lanes are compared first.
+//! When a chunk has only labels 0 and 1 (no [`IGNORE`](crate::IGNORE)) the
+//! labels are added as they are (to the positives, and where predicted to
+//! the true positives) and the negatives follow from the row count;
+//! otherwise each label is compared with 0 and 1.
+//!
+//! Three implementations of the byte work: `wide`'s `u8x32` (SSE2, and
+//! plain code where `wide` has no SIMD), AVX2 (`safe_arch`: 256-bit packs
+//! and a lane permutation, which `wide` does not expose) and AVX-512 (mask
+//! registers and masked adds, through `core::arch`).
+//!
+//! Rows must already be validated (labels 0, 1 or `IGNORE`): the loss pass
+//! does that first.
+
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512bw"))]
+use avx512 as lanes;
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512bw")))]
+use pairs as lanes;
+
+/// Classes per block: two 32-byte registers of labels.
+pub(crate) const BLOCK: usize = 64;
+
+/// Rows per chunk at most (the byte lanes count up to 255).
+pub(crate) const MAX_ROWS: usize = 255;
+
+/// The counts of one block over a chunk of rows: per class, true positives,
+/// false positives, false negatives and true negatives, a byte each.
+pub(crate) type BlockCounts = [[u8; 4]; BLOCK];
+
+/// Which labels a chunk holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kinds {
+    /// Only 0 and 1.
+    Hard,
+    /// [`IGNORE`](crate::IGNORE) too.
+    WithIgnored,
+}
+
+impl Kinds {
+    /// The kinds of (validated) labels.
+    pub(crate) fn of(labels: &[u8]) -> Kinds {
+        // An OR over all bytes, 128 lanes wide; a label above 1 is `IGNORE`.
+        let (blocks, rest) = labels.as_chunks::<128>();
+        let mut lanes = [0u8; 128];
+        for b in blocks {
+            lanes.iter_mut().zip(b).for_each(|(l, y)| *l |= y);
+        }
+        let any = lanes.iter().chain(rest).fold(0, |a, y| a | y);
+        if any > 1 { Kinds::WithIgnored } else { Kinds::Hard }
+    }
+}
+
+/// Counts classes `base .. base + BLOCK` of each row of `logits` and
+/// `labels` (`classes` per row, at most [`MAX_ROWS`] rows, labels of the
+/// given `kinds`), and sets `wrong[r]` to 1 where row `r` has a wrongly
+/// predicted cell in the block. A block must lie within the row unless the
+/// row is shorter than a block: then the lanes past the row's end count as
+/// negatives predicted negative (the caller drops them).
+pub(crate) fn count_block(
+    logits: &[f32],
+    labels: &[u8],
+    classes: usize,
+    base: usize,
+    threshold: f32,
+    kinds: Kinds,
+    wrong: &mut [u8],
+) -> BlockCounts {
+    lanes::count_block(Rows { logits, labels, classes, base }, threshold, kinds, wrong)
+}
+
+/// Cells per register.
+const HALF: usize = BLOCK / 2;
+
+/// The rows of a chunk and the block of classes being counted.
+#[derive(Clone, Copy)]
+struct Rows<'a> {
+    logits: &'a [f32],
+    labels: &'a [u8],
+    classes: usize,
+    base: usize,
+}
+
+impl Rows<'_> {
+    /// Calls `row` on each row's block (as two registers' worth) and flags
+    /// in `wrong` the rows where it returns wrong-cell bits. Returns the rows
+    /// counted.
+    #[inline(always)]
+    fn each(self, wrong: &mut [u8], mut row: impl FnMut(&[[f32; HALF]; 2], &[[u8; HALF]; 2]) -> u64) -> u8 {
+        let Rows { logits, labels, classes, base } = self;
+        if classes == 0 {
+            return 0;
+        }
+        // The rows of the block's own length: `x.len() == classes` for each,
+        // so the block's bounds are checked once. (Not a zip of
+        // `chunks_exact`: a zip asks for their length, a division the
+        // compiler cannot prove safe at `opt-level = "z"`.)
+        let rows = (logits.len() / classes).min(labels.len() / classes).min(MAX_ROWS);
+        let mut n = 0;
+        if base + BLOCK <= classes {
+            let mut ys = labels.chunks_exact(classes);
+            for (x, w) in logits.chunks_exact(classes).take(rows).zip(wrong.iter_mut()) {
+                let Some(y) = ys.next() else { break };
+                let x = x.get(base..).and_then(|x| x.first_chunk::<BLOCK>());
+                let y = y.get(base..).and_then(|y| y.first_chunk::<BLOCK>());
+                if let (Some(x), Some(y)) = (x, y) {
+                    *w |= u8::from(row(wide::bytemuck::cast_ref(x), wide::bytemuck::cast_ref(y)) != 0);
+                    n += 1;
+                }
+            }
+        } else {
+            // A row shorter than a block: its cells are copied into a block
+            // whose other lanes are negatives that no threshold predicts
+            // positive (logit -inf, label 0).
+            let (mut xp, mut yp) = ([f32::NEG_INFINITY; BLOCK], [0; BLOCK]);
+            for (r, w) in wrong.iter_mut().take(rows).enumerate() {
+                let cells = r * classes + base..(r + 1) * classes;
+                xp.iter_mut().zip(logits.get(cells.clone()).unwrap_or(&[])).for_each(|(to, from)| *to = *from);
+                yp.iter_mut().zip(labels.get(cells).unwrap_or(&[])).for_each(|(to, from)| *to = *from);
+                *w |= u8::from(row(wide::bytemuck::cast_ref(&xp), wide::bytemuck::cast_ref(&yp)) != 0);
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512bw")))]
+mod pairs;
+
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+mod portable;
+
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2", not(target_feature = "avx512bw")))]
+mod avx2;
+
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512bw"))]
+mod avx512;

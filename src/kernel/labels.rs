@@ -1,0 +1,190 @@
+//! Where a row's labels come from, a step at a time, and what they hold.
+
+use wide::{u8x16, u8x32};
+
+use super::lanes::STEP;
+
+const IGNORE: u8 = crate::IGNORE;
+
+/// Where a row's labels come from, a step at a time: a dense label slice,
+/// or the sorted positive indices of a sparse row (every other cell is a
+/// negative). Cloned to walk a row a second time.
+pub(crate) trait Labels: Clone {
+    /// The labels of the next `STEP` cells.
+    fn step(&mut self) -> [u8; STEP];
+    /// The labels of the last `n < STEP` cells, padded with ignored lanes.
+    fn tail(&mut self, n: usize) -> [u8; STEP];
+    /// What the `n` cells not yet walked hold (used where the exp loop does
+    /// not gather it, see `FACTS_IN_LOOP`).
+    fn facts(&self, n: usize) -> Facts;
+}
+
+/// Label bytes to OR-able class bits: `t = label + 1` (wrapping) is 0
+/// ignored, 1 negative, 2 positive, 3 or more invalid; `min(t, 3) + sat(t -
+/// 2)` (saturating) keeps 0, 1 and 2 and sends every invalid label to 4 or
+/// more.
+macro_rules! classify {
+    ($T:ident, $lab:expr) => {{
+        let t = $lab + $T::splat(1);
+        t.min($T::splat(3)).saturating_add(t.saturating_sub($T::splat(2)))
+    }};
+}
+
+/// Whether some byte of the OR of `classify!`ed labels has one of `bits`.
+macro_rules! any_bits {
+    ($T:ident, $seen:expr, $bits:expr) => {
+        !($seen & $T::splat($bits)).simd_eq($T::ZERO).all()
+    };
+}
+
+/// What a row's (or segment's) labels hold.
+#[derive(Clone, Copy)]
+pub(crate) struct Facts {
+    pub(crate) has_neg: bool,
+    pub(crate) has_pos: bool,
+    /// Every label is 0, 1 or [`IGNORE`].
+    pub(crate) valid: bool,
+}
+
+impl Facts {
+    pub(crate) const NONE: Facts = Facts { has_neg: false, has_pos: false, valid: true };
+
+    pub(crate) fn and(self, other: Facts) -> Facts {
+        Facts {
+            has_neg: self.has_neg || other.has_neg,
+            has_pos: self.has_pos || other.has_pos,
+            valid: self.valid && other.valid,
+        }
+    }
+
+    /// The facts of a label slice, 32 bytes per vector step, with the
+    /// classification of `classify!`. A partial last chunk is covered by
+    /// the slice's last 32 bytes (seen twice: harmless for an OR); only a
+    /// slice shorter than 32 is padded.
+    #[inline(always)]
+    fn of(labels: &[u8]) -> Facts {
+        let mut seen = u8x32::ZERO;
+        let mut add = |c: &[u8; 32]| {
+            seen |= classify!(u8x32, u8x32::new(*c));
+        };
+        let (chunks, rest) = labels.as_chunks::<32>();
+        chunks.iter().for_each(&mut add);
+        if !rest.is_empty() {
+            match labels.last_chunk::<32>() {
+                Some(last) => add(last),
+                None => {
+                    let mut pad = [IGNORE; 32];
+                    pad.iter_mut().zip(rest).for_each(|(to, from)| *to = *from);
+                    add(&pad);
+                }
+            }
+        }
+        Facts {
+            has_neg: any_bits!(u8x32, seen, 1),
+            has_pos: any_bits!(u8x32, seen, 2),
+            valid: !any_bits!(u8x32, seen, !3),
+        }
+    }
+
+    /// The facts of the OR of classified label bytes (`classify!`).
+    pub(crate) fn of_seen(seen: u8x16) -> Facts {
+        Facts {
+            has_neg: any_bits!(u8x16, seen, 1),
+            has_pos: any_bits!(u8x16, seen, 2),
+            valid: !any_bits!(u8x16, seen, !3),
+        }
+    }
+}
+
+/// Dense labels: a slice as long as the row.
+#[derive(Clone)]
+pub(crate) struct Dense<'a> {
+    all: &'a [u8],
+    chunks: core::slice::Iter<'a, [u8; STEP]>,
+    rest: &'a [u8],
+}
+
+impl<'a> Dense<'a> {
+    pub(crate) fn new(labels: &'a [u8]) -> Self {
+        let (chunks, rest) = labels.as_chunks::<STEP>();
+        Dense { all: labels, chunks: chunks.iter(), rest }
+    }
+}
+
+impl Labels for Dense<'_> {
+    #[inline(always)]
+    fn step(&mut self) -> [u8; STEP] {
+        self.chunks.next().copied().unwrap_or([IGNORE; STEP])
+    }
+
+    #[inline(always)]
+    fn tail(&mut self, _n: usize) -> [u8; STEP] {
+        let mut ls = [IGNORE; STEP];
+        for (d, s) in ls.iter_mut().zip(self.rest) {
+            *d = *s;
+        }
+        ls
+    }
+
+    /// (Called on a fresh walk: the whole slice.)
+    #[inline(always)]
+    fn facts(&self, _n: usize) -> Facts {
+        Facts::of(self.all)
+    }
+}
+
+/// Sparse labels: strictly increasing positive indices (validated by the
+/// caller); cell `k` of the row has index `origin + k`.
+#[derive(Clone)]
+pub(crate) struct Sparse<'a> {
+    positives: &'a [u32],
+    origin: usize,
+    next: usize,
+}
+
+impl<'a> Sparse<'a> {
+    pub(crate) fn new(positives: &'a [u32], origin: usize) -> Self {
+        Sparse { positives, origin, next: 0 }
+    }
+
+    #[inline(always)]
+    fn fill(&mut self, n: usize) -> [u8; STEP] {
+        let mut ls = [IGNORE; STEP];
+        for l in ls.iter_mut().take(n) {
+            *l = 0;
+        }
+        let end = self.next + n;
+        while let [p, rest @ ..] = self.positives {
+            let k = (*p as usize).wrapping_sub(self.origin);
+            if k >= end {
+                break;
+            }
+            if let Some(l) = ls.get_mut(k.wrapping_sub(self.next)) {
+                *l = 1;
+            }
+            self.positives = rest;
+        }
+        self.next = end;
+        ls
+    }
+}
+
+impl Labels for Sparse<'_> {
+    #[inline(always)]
+    fn step(&mut self) -> [u8; STEP] {
+        self.fill(STEP)
+    }
+
+    #[inline(always)]
+    fn tail(&mut self, n: usize) -> [u8; STEP] {
+        self.fill(n)
+    }
+
+    /// Validated indices: a positive for each index in the `n` cells, a
+    /// negative for every other cell.
+    fn facts(&self, n: usize) -> Facts {
+        let end = self.origin + self.next + n;
+        let pos = self.positives.iter().take_while(|&&p| (p as usize) < end).count();
+        Facts { has_neg: n > pos, has_pos: pos > 0, valid: true }
+    }
+}

@@ -1,0 +1,333 @@
+//! The SIMD row kernels of the dense loss (one `wide` register per step: 16
+//! `f32` lanes with AVX-512, 8 elsewhere).
+//!
+//! # The algorithm
+//! Each logit feeds exactly one of the row's two sums: a negative class adds
+//! `e^{s}`, a positive class adds `e^{-s}`. So each lane computes `v = ±s`
+//! (the sign flipped by XOR with the positive mask) and ONE `exp(v)`, which is
+//! then masked into the negative or the positive accumulator. Labels are read
+//! a step at a time as bytes and turned into lane masks; whether they are
+//! all valid (0, 1 or 255) and which groups occur is gathered in the loop
+//! (AVX-512, SSE2) or by a separate pass over the label bytes (AVX2).
+//!
+//! * **Fast path** (one pass): the sums are taken with shift 0, i.e. of
+//!   `e^{v}` itself. Because the loss's `1 +` keeps each log-sum-exp at or
+//!   above 0, no max is needed as long as every term is a normal `f32` and the
+//!   sums cannot overflow. The pass checks that afterwards: both sums must lie
+//!   in `[FAST_MIN, FAST_MAX]` (non-finite logits poison their sum with NaN,
+//!   clamped huge ones push it over `FAST_MAX`, bad labels are caught by the
+//!   byte check).
+//! * **Shifted path** (when the check fails): a max pass that also validates
+//!   labels and finiteness, then the same exp pass with `v - max` per group
+//!   (every exp input `<= 0`), the textbook stable log-sum-exp.
+//!
+//! Sums are accumulated in `f32` lanes for blocks of `BLOCK_STEPS` steps,
+//! then added lane by lane into `f64` lanes (reduced across lanes once, at
+//! the end of the row): an `f32` lane never takes more than `BLOCK_STEPS`
+//! terms, so its rounding error stays below `3·2^-24` of its value however
+//! the terms' sizes mix, and a 131072-class row is summed as accurately as a
+//! 32-class one. (With 32-step blocks a row of one large term and many
+//! small ones lost 1e-6, found by fuzzing.)
+//!
+//! Gradients: the exp pass stores the signed terms (`+e` negative, `-e`
+//! positive, `0` ignored) in the gradient buffer; a second pass multiplies
+//! each by its group's factor `scale / (1 + Σ)`, picked by the stored sign, so
+//! labels are not read twice. In place (gradient over the logits) the shifted
+//! path is always used, since the fast path could not redo a row once the
+//! logits are overwritten.
+//!
+//! Row tails (`len % 16` logits) go through the same vector code, padded with
+//! ignored lanes, so a logit's term never depends on where its row starts.
+
+pub(crate) mod exp;
+#[macro_use]
+mod labels;
+mod lanes;
+mod maxima;
+mod soft;
+mod sums;
+
+use core::ops::Range;
+
+use labels::Facts;
+pub(crate) use labels::{Dense, Labels, Sparse};
+use lanes::{STEP, V, pad};
+use maxima::maxima;
+pub(crate) use soft::{soft_row_loss, soft_row_loss_grad, soft_row_loss_grad_in_place};
+use sums::{BLOCK_STEPS, Pass, Shifts, Sums};
+
+use crate::Error;
+use crate::lse::Stream;
+
+/// One exp pass without storing terms.
+/// Inlined into each pass: an out-of-line call per GlobalPointer line (with
+/// the accumulators copied in and out) cost 10% on short rows.
+#[inline(always)]
+fn sums<const SHIFTED: bool>(sums: &mut Sums, logits: &[f32], mut labels: impl Labels, shifts: Shifts) {
+    // A local copy keeps the accumulators in registers, not behind `sums`.
+    let mut acc = *sums;
+    let (xc, xt) = logits.as_chunks::<STEP>();
+    // Whole blocks as fixed-size arrays: the compiler unrolls them.
+    let (blocks, rest) = xc.as_chunks::<BLOCK_STEPS>();
+    for block in blocks {
+        for x in block {
+            acc.step::<SHIFTED>(x, &labels.step(), shifts);
+        }
+        acc.count_steps(BLOCK_STEPS);
+    }
+    for x in rest {
+        acc.step::<SHIFTED>(x, &labels.step(), shifts);
+    }
+    acc.count_steps(rest.len());
+    if !xt.is_empty() {
+        acc.step::<SHIFTED>(&pad(xt), &labels.tail(xt.len()), shifts);
+        acc.count_steps(1);
+    }
+    *sums = acc;
+}
+
+/// One exp pass that stores the signed terms in `grad`.
+#[inline(always)]
+fn sums_store<const SHIFTED: bool>(
+    sums: &mut Sums,
+    logits: &[f32],
+    mut labels: impl Labels,
+    shifts: Shifts,
+    grad: &mut [f32],
+) {
+    let mut acc = *sums;
+    let (xc, xt) = logits.as_chunks::<STEP>();
+    let (gc, gt) = grad.as_chunks_mut::<STEP>();
+    // Blocks by index, not by zipping `chunks`: the zipped chunk iterators
+    // kept a division-by-zero panic path at opt-level z.
+    let mut start = 0;
+    while start < xc.len() {
+        let end = (start + BLOCK_STEPS).min(xc.len());
+        if let (Some(xb), Some(gb)) = (xc.get(start..end), gc.get_mut(start..end)) {
+            for (x, g) in xb.iter().zip(gb) {
+                *g = acc.step::<SHIFTED>(x, &labels.step(), shifts);
+            }
+        }
+        acc.count_steps(end - start);
+        start = end;
+    }
+    if !xt.is_empty() {
+        let out = acc.step::<SHIFTED>(&pad(xt), &labels.tail(xt.len()), shifts);
+        acc.count_steps(1);
+        for (d, s) in gt.iter_mut().zip(out) {
+            *d = s;
+        }
+    }
+    *sums = acc;
+}
+
+/// The shifted exp pass over logits that it overwrites with the signed terms.
+#[inline(always)]
+fn sums_in_place(sums: &mut Sums, buf: &mut [f32], mut labels: impl Labels, shifts: Shifts) {
+    let mut acc = *sums;
+    let (bc, bt) = buf.as_chunks_mut::<STEP>();
+    for block in bc.chunks_mut(BLOCK_STEPS) {
+        for b in block.iter_mut() {
+            *b = acc.step::<true>(b, &labels.step(), shifts);
+        }
+        acc.count_steps(block.len());
+    }
+    if !bt.is_empty() {
+        let out = acc.step::<true>(&pad(bt), &labels.tail(bt.len()), shifts);
+        acc.count_steps(1);
+        for (d, s) in bt.iter_mut().zip(out) {
+            *d = s;
+        }
+    }
+    *sums = acc;
+}
+
+/// The cells of a row that take part: ranges of the row's buffer, each with
+/// its labels. A dense or sparse row is one segment ([`Whole`]); a
+/// GlobalPointer row is one segment per line of its valid triangle. All
+/// segments of a row share one accumulator, so a row is finished (checked,
+/// reduced, and if need be redone shifted) once, however many segments it has.
+///
+/// The segments come as an iterator, not through a callback: a closure
+/// between a pass and its accumulator was not always inlined (AVX2 build),
+/// which put the running sums in memory.
+pub(crate) trait Segments {
+    /// The labels of one segment.
+    type L: Labels;
+    /// The segments, in order.
+    type Iter: Iterator<Item = (Range<usize>, Self::L)>;
+    fn segments(&self) -> Self::Iter;
+}
+
+/// A whole row as one segment.
+pub(crate) struct Whole<L>(pub usize, pub L);
+
+impl<L: Labels> Segments for Whole<L> {
+    type L = L;
+    type Iter = core::iter::Once<(Range<usize>, L)>;
+    #[inline(always)]
+    fn segments(&self) -> Self::Iter {
+        core::iter::once((0..self.0, self.1.clone()))
+    }
+}
+
+/// One exp pass over every segment into one accumulator.
+#[inline(always)]
+fn pass<const SHIFTED: bool>(row: &[f32], segs: &impl Segments, shifts: Shifts) -> Result<Pass, Error> {
+    let mut acc = Sums::new();
+    let mut facts = Facts::NONE;
+    for (r, l) in segs.segments() {
+        let x = row.get(r).ok_or(Error::Shape)?;
+        if !lanes::FACTS_IN_LOOP {
+            facts = facts.and(l.facts(x.len()));
+        }
+        sums::<SHIFTED>(&mut acc, x, l, shifts);
+    }
+    Ok(acc.finish(facts))
+}
+
+/// [`pass`], storing the signed terms into `grad` (as long as `row`) and
+/// zeroing the cells between and after the segments as it goes (while they
+/// are in cache), so that every cell of `grad` is written.
+#[inline(always)]
+fn pass_store<const SHIFTED: bool>(
+    row: &[f32],
+    segs: &impl Segments,
+    shifts: Shifts,
+    grad: &mut [f32],
+) -> Result<Pass, Error> {
+    let mut acc = Sums::new();
+    let mut facts = Facts::NONE;
+    let mut done = 0;
+    for (r, l) in segs.segments() {
+        zero(grad, done..r.start);
+        done = r.end;
+        let x = row.get(r.clone()).ok_or(Error::Shape)?;
+        if !lanes::FACTS_IN_LOOP {
+            facts = facts.and(l.facts(x.len()));
+        }
+        sums_store::<SHIFTED>(&mut acc, x, l, shifts, grad.get_mut(r).ok_or(Error::Shape)?);
+    }
+    zero(grad, done..grad.len());
+    Ok(acc.finish(facts))
+}
+
+/// Writes 0 to `buf[range]` (nothing if the range is empty or outside).
+fn zero(buf: &mut [f32], range: Range<usize>) {
+    if let Some(cells) = buf.get_mut(range) {
+        cells.fill(0.0);
+    }
+}
+
+/// The maxima of a row's two groups over all its segments (validating).
+fn row_maxima(row: &[f32], segs: &impl Segments) -> Result<(f32, f32), Error> {
+    let (mut mn, mut mp) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
+    for (r, l) in segs.segments() {
+        let (a, b) = maxima(row.get(r).ok_or(Error::Shape)?, l)?;
+        (mn, mp) = (mn.max(a), mp.max(b));
+    }
+    Ok((mn, mp))
+}
+
+/// The loss state of a row made of segments (for the streaming API).
+pub(crate) fn segments_state(row: &[f32], segs: &impl Segments) -> Result<Stream, Error> {
+    let fast = pass::<false>(row, segs, Shifts::new(0.0, 0.0))?;
+    if fast.fast_ok() {
+        return Ok(fast.fast_state());
+    }
+    let (mn, mp) = row_maxima(row, segs)?;
+    Ok(pass::<true>(row, segs, Shifts::new(mn, mp))?.state(mn, mp))
+}
+
+/// The loss of a row made of segments. Only an `f32` comes back (a 16-byte
+/// state returned through memory cost a store-forwarding stall on short
+/// rows), and the fast path finishes from its `f64` sums directly.
+pub(crate) fn segments_loss(row: &[f32], segs: &impl Segments) -> Result<f64, Error> {
+    let fast = pass::<false>(row, segs, Shifts::new(0.0, 0.0))?;
+    if fast.fast_ok() {
+        return Ok(fast.fast_loss());
+    }
+    let (mn, mp) = row_maxima(row, segs)?;
+    Ok(pass::<true>(row, segs, Shifts::new(mn, mp))?.state(mn, mp).loss_f64())
+}
+
+/// [`scale_terms`] over the segments of a row only.
+#[inline(always)]
+fn scale_segments(grad: &mut [f32], segs: &impl Segments, state: Stream, scale: f32) -> Result<(), Error> {
+    let (fneg, fpos) = (state.neg.grad_factor(scale), state.pos.grad_factor(scale));
+    for (r, _) in segs.segments() {
+        scale_terms(grad.get_mut(r).ok_or(Error::Shape)?, fneg, fpos);
+    }
+    Ok(())
+}
+
+/// The loss of a row made of segments and its gradient (times `scale`);
+/// `grad` is as long as `row`, and is 0 outside the segments.
+pub(crate) fn segments_loss_grad(
+    row: &[f32],
+    segs: &impl Segments,
+    scale: f32,
+    grad: &mut [f32],
+) -> Result<f64, Error> {
+    let fast = pass_store::<false>(row, segs, Shifts::new(0.0, 0.0), grad)?;
+    if fast.fast_ok() {
+        scale_segments(grad, segs, fast.fast_state(), scale)?;
+        return Ok(fast.fast_loss());
+    }
+    let (mn, mp) = row_maxima(row, segs)?;
+    let state = pass_store::<true>(row, segs, Shifts::new(mn, mp), grad)?.state(mn, mp);
+    scale_segments(grad, segs, state, scale)?;
+    Ok(state.loss_f64())
+}
+
+/// [`segments_loss_grad`] with the gradient written over the logits (always the
+/// shifted path: the logits are gone once written over); returns the loss.
+pub(crate) fn segments_loss_grad_in_place(buf: &mut [f32], segs: &impl Segments, scale: f32) -> Result<f64, Error> {
+    let (mn, mp) = row_maxima(buf, segs)?;
+    let shifts = Shifts::new(mn, mp);
+    let mut acc = Sums::new();
+    let mut done = 0;
+    for (r, l) in segs.segments() {
+        zero(buf, done..r.start);
+        done = r.end;
+        sums_in_place(&mut acc, buf.get_mut(r).ok_or(Error::Shape)?, l, shifts);
+    }
+    zero(buf, done..buf.len());
+    let state = acc.finish(Facts::NONE).state(mn, mp);
+    scale_segments(buf, segs, state, scale)?;
+    Ok(state.loss_f64())
+}
+
+/// The loss state of one row (`logits.len()` cells), for the streaming API.
+pub(crate) fn row_state(logits: &[f32], labels: impl Labels) -> Result<Stream, Error> {
+    segments_state(logits, &Whole(logits.len(), labels))
+}
+
+/// The loss of one row.
+pub(crate) fn row_loss(logits: &[f32], labels: impl Labels) -> Result<f64, Error> {
+    segments_loss(logits, &Whole(logits.len(), labels))
+}
+
+/// Multiplies the stored signed terms by their group's factor.
+pub(crate) fn scale_terms(grad: &mut [f32], neg_factor: f32, pos_factor: f32) {
+    let (gc, gt) = grad.as_chunks_mut::<STEP>();
+    let (fn_, fp) = (V::splat(neg_factor), V::splat(pos_factor));
+    for g in gc {
+        let v = lanes::load(g);
+        *g = (v * v.simd_lt(V::ZERO).select(fp, fn_)).to_array();
+    }
+    for g in gt {
+        *g *= if *g < 0.0 { pos_factor } else { neg_factor };
+    }
+}
+
+/// The loss of one row and its gradient (times `scale`); `grad` is as long
+/// as `logits`.
+pub(crate) fn row_loss_grad(logits: &[f32], labels: impl Labels, scale: f32, grad: &mut [f32]) -> Result<f64, Error> {
+    segments_loss_grad(logits, &Whole(logits.len(), labels), scale, grad)
+}
+
+/// [`row_loss_grad`] with the gradient written over the logits.
+pub(crate) fn row_loss_grad_in_place(buf: &mut [f32], labels: impl Labels, scale: f32) -> Result<f64, Error> {
+    segments_loss_grad_in_place(buf, &Whole(buf.len(), labels), scale)
+}
