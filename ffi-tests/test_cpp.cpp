@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "mlcce.h"
@@ -24,7 +25,7 @@ int main() {
     for (std::size_t i = 0; i < buf.size(); ++i) CHECK(std::fabs(buf[i] - SEED_GRAD[i]) <= 1.4e-7);
 
     mlcce_stream s;
-    mlcce_stream_init(&s);
+    CHECK(mlcce_stream_init(&s) == MLCCE_OK);
     for (std::size_t i = 0; i < 4; ++i) CHECK(mlcce_stream_update(&s, &logits[i], &labels[i], 1) == MLCCE_OK);
     CHECK(mlcce_stream_loss(&s, &loss) == MLCCE_OK);
     CHECK(std::fabs(loss - SEED_ROWS[0]) <= 1e-6 * SEED_ROWS[0]);
@@ -32,6 +33,11 @@ int main() {
     mlcce_status st = mlcce_loss(nullptr, labels.data(), 3, 4, MLCCE_REDUCTION_MEAN, &mean);
     CHECK(st == MLCCE_ERR_NULL_POINTER);
     CHECK(sizeof(mlcce_status) == 4);
+#ifndef MLCCE_STATIC_ASSERT
+#error "C++11: the header's layout assertions must be active"
+#endif
+    CHECK(std::string(mlcce_version()) == MLCCE_VERSION);
+    CHECK(mlcce_stream_init(nullptr) == MLCCE_ERR_NULL_POINTER);
     std::printf("test_cpp: %d passed, %d failed\n", passes, failures);
     return failures == 0 ? 0 : 1;
 }

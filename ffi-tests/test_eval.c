@@ -46,6 +46,16 @@ int main(void) {
     CHECK(close_rel(rep.hamming_loss, 2.0 / 12.0, 1e-6));
     CHECK(close_rel(rep.subset_accuracy, 1.0 / 3.0, 1e-6));
     CHECK(counts[0].true_pos == 2 && counts[1].false_pos == 1 && counts[2].false_neg == 1);
+    /* Predictions of all three rows, by hand (0.5 itself is not above 0.5). */
+    {
+        static const uint8_t want[12] = {1, 0, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0};
+        uint8_t all[12];
+        memset(all, 7, sizeof all);
+        CHECK_STATUS(mlcce_predict(SEED_X, 3, CLASSES, 0.5f, all), MLCCE_OK);
+        CHECK(memcmp(all, want, sizeof want) == 0);
+        CHECK_STATUS(mlcce_predict(SEED_X, 3, CLASSES, 0.0f, all), MLCCE_OK);
+        for (k = 0; k < 12; k++) CHECK(all[k] == 1);
+    }
 
     /* Bad inputs: exact statuses, nothing changed. */
     {

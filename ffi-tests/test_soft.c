@@ -22,9 +22,14 @@ int main(void) {
     for (i = 0; i < 12; i++) t[i] = y[i] ? 0.95f : 0.05f;
     CHECK_STATUS(mlcce_soft_loss(x, t, 3, 4, MLCCE_REDUCTION_MEAN, &smooth), MLCCE_OK);
     CHECK(smooth > 0.0f && isfinite(smooth) && smooth != soft);
+    CHECK(close_rel(smooth, SMOOTH_MEAN, 4e-7));
+    /* In place: the gradient over the logits, against the f64 reference. */
     memcpy(buf, x, sizeof buf);
     CHECK_STATUS(mlcce_soft_loss_grad(buf, t, 3, 4, MLCCE_REDUCTION_MEAN, &soft, buf), MLCCE_OK);
     CHECK(soft == smooth);
+    for (i = 0; i < 12; i++) CHECK(fabs(buf[i] - SMOOTH_GRAD[i]) <= 1.4e-7);
+    CHECK_STATUS(mlcce_soft_loss_grad(x, t, 3, 4, MLCCE_REDUCTION_MEAN, NULL, g), MLCCE_OK);
+    for (i = 0; i < 12; i++) CHECK(g[i] == buf[i]);
     /* Probabilities: σ(2s). */
     CHECK_STATUS(mlcce_probabilities(probe, 3, p), MLCCE_OK);
     CHECK(p[0] == 0.5f && p[1] > 0.999999f && p[2] < 1e-8f);

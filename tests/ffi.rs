@@ -35,14 +35,17 @@ fn build(source: &str, extra: &[&str], suffix: &str) -> PathBuf {
     exe
 }
 
+/// The test programs of `ffi-tests/` (the C++ ones only where a C++
+/// compiler is installed).
 fn programs() -> Vec<String> {
+    let cpp = clib::have("c++", "the C++ test programs");
     let mut v: Vec<String> = std::fs::read_dir(root().join("ffi-tests"))
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .filter(|n| n.starts_with("test_") && (n.ends_with(".c") || n.ends_with(".cpp")))
+        .filter(|n| n.starts_with("test_") && (n.ends_with(".c") || (cpp && n.ends_with(".cpp"))))
         .collect();
     v.sort();
-    assert!(v.len() >= 2, "expected C and C++ test programs in ffi-tests/");
+    assert!(v.len() >= 2, "expected test programs in ffi-tests/");
     v
 }
 
@@ -54,6 +57,10 @@ fn c_and_cpp_programs_pass() {
         assert!(out.contains(" 0 failed"), "{p}: {out}");
         eprint!("{out}");
     }
+    // The header test again as C11, where its layout assertions are active.
+    let exe = build("test_header.c", &["-std=c11"], "-c11");
+    let out = run(&mut Command::new(&exe));
+    assert!(out.contains("test_header (C11)") && out.contains(" 0 failed"), "{out}");
 }
 
 #[test]
@@ -68,6 +75,9 @@ fn c_and_cpp_programs_pass_under_asan_and_ubsan() {
 
 #[test]
 fn c_and_cpp_programs_pass_under_valgrind() {
+    if !clib::have("valgrind", "the valgrind run of the C programs") {
+        return;
+    }
     for p in programs() {
         let exe = build(&p, &["-g"], "-vg");
         let out = run(Command::new("valgrind")
@@ -115,4 +125,40 @@ fn own_object_exports_only_mlcce_symbols_and_no_writable_data() {
             );
         }
     }
+}
+
+/// The shared library as `ffi-tests/integration/build-c-lib.sh` installs it:
+/// a SONAME (`libmlcce.so.0.MINOR` before 1.0), no needed library (no libc),
+/// exactly the header's functions exported (`nm -D`), and a C program linked
+/// against it passes.
+#[test]
+fn shared_library_has_a_soname_needs_nothing_and_exports_only_the_c_api() {
+    let prefix = out_dir().join("prefix-shared");
+    run(Command::new("sh").arg(root().join("ffi-tests/integration/build-c-lib.sh")).arg(&prefix));
+    let so = prefix.join("lib/libmlcce.so");
+    let dynamic = run(Command::new("readelf").arg("-d").arg(&so));
+    let (major, minor) = (env!("CARGO_PKG_VERSION_MAJOR"), env!("CARGO_PKG_VERSION_MINOR"));
+    let soname = if major == "0" { format!("libmlcce.so.0.{minor}") } else { format!("libmlcce.so.{major}") };
+    assert!(dynamic.contains(&format!("Library soname: [{soname}]")), "{dynamic}");
+    assert!(!dynamic.contains("(NEEDED)"), "the shared library needs another library:\n{dynamic}");
+    let exported = run(Command::new("nm").args(["-D", "--defined-only"]).arg(&so));
+    let mut names: Vec<String> =
+        exported.lines().filter_map(|l| l.split_whitespace().nth(2)).map(String::from).collect();
+    names.sort();
+    assert_eq!(names, clib::header_functions(), "exported symbols differ from the header's functions");
+    let exe = out_dir().join("test_dense-shared");
+    run(Command::new("cc")
+        .args(["-std=c99"])
+        .args(CFLAGS)
+        .arg("-I")
+        .arg(prefix.join("include"))
+        .arg("-I")
+        .arg(root().join("ffi-tests"))
+        .arg(root().join("ffi-tests/test_dense.c"))
+        .arg("-L")
+        .arg(prefix.join("lib"))
+        .args(["-lmlcce", "-lm", "-o"])
+        .arg(&exe));
+    let out = run(Command::new(&exe).env("LD_LIBRARY_PATH", prefix.join("lib")));
+    assert!(out.contains(" 0 failed"), "{out}");
 }

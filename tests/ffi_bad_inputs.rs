@@ -12,45 +12,55 @@ use mlcce::{ClassCounts, Report, Stream};
 const GUARD: usize = 16;
 const BYTE: u8 = 0xA5;
 
-/// A buffer with `GUARD` elements of `0xA5` bytes on each side.
+/// A buffer with `GUARD` elements' worth of `0xA5` bytes on each side.
+/// The store is raw words, so the guards are plain bytes and are only ever
+/// read as bytes: the padding inside a struct element (`Eval`, `Report`) is
+/// never read.
 struct Guarded<T: Copy> {
-    v: Vec<T>,
+    store: Vec<u64>,
     len: usize,
-}
-
-fn bytes_of<T>(v: &[T]) -> &[u8] {
-    // SAFETY: any initialised memory may be viewed as bytes.
-    unsafe { core::slice::from_raw_parts(v.as_ptr().cast::<u8>(), core::mem::size_of_val(v)) }
+    _t: core::marker::PhantomData<T>,
 }
 
 impl<T: Copy> Guarded<T> {
     fn new(data: &[T]) -> Self {
-        let filler: T = {
-            let mut t = core::mem::MaybeUninit::<T>::uninit();
-            // SAFETY: the types used here (floats, ints, plain structs) accept any bits.
-            unsafe {
-                core::ptr::write_bytes(t.as_mut_ptr(), BYTE, 1);
-                t.assume_init()
-            }
-        };
-        let mut v = vec![filler; data.len() + 2 * GUARD];
-        v[GUARD..GUARD + data.len()].copy_from_slice(data);
-        Guarded { v, len: data.len() }
+        assert!(core::mem::align_of::<T>() <= 8);
+        let bytes = (data.len() + 2 * GUARD) * core::mem::size_of::<T>();
+        let mut store = vec![u64::from_ne_bytes([BYTE; 8]); bytes.div_ceil(8)];
+        // SAFETY: the store holds `data.len() + 2 * GUARD` elements of `T`,
+        // aligned (8-byte words); `data` is a different allocation.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), store.as_mut_ptr().cast::<T>().add(GUARD), data.len()) };
+        Guarded { store, len: data.len(), _t: core::marker::PhantomData }
     }
     fn p(&self) -> *const T {
-        self.v[GUARD..].as_ptr()
+        self.store.as_ptr().cast::<T>().wrapping_add(GUARD)
     }
     fn m(&mut self) -> *mut T {
-        self.v[GUARD..].as_mut_ptr()
+        self.store.as_mut_ptr().cast::<T>().wrapping_add(GUARD)
     }
     fn inner(&self) -> &[T] {
-        &self.v[GUARD..GUARD + self.len]
+        // SAFETY: `len` elements written by `new` (and only ever overwritten
+        // with `T`s by the functions under test).
+        unsafe { core::slice::from_raw_parts(self.p(), self.len) }
     }
     fn guards_intact(&self) -> bool {
-        let (head, rest) = self.v.split_at(GUARD);
-        let tail = &rest[self.len..];
-        bytes_of(head).iter().chain(bytes_of(tail)).all(|&b| b == BYTE)
+        let size = core::mem::size_of::<T>();
+        let base = self.store.as_ptr().cast::<u8>();
+        let tail = (GUARD + self.len) * size;
+        // SAFETY: both ranges lie in the store and hold the bytes `new`
+        // wrote (initialised), unless a function under test wrote past its
+        // buffer, which is what this checks.
+        let (head, tail) = unsafe {
+            (core::slice::from_raw_parts(base, GUARD * size), core::slice::from_raw_parts(base.add(tail), GUARD * size))
+        };
+        head.iter().chain(tail).all(|&b| b == BYTE)
     }
+}
+
+/// The bytes of plain values without padding (floats, `Stream`).
+fn bytes_of<T>(v: &[T]) -> &[u8] {
+    // SAFETY: used only on types without padding: every byte is initialised.
+    unsafe { core::slice::from_raw_parts(v.as_ptr().cast::<u8>(), core::mem::size_of_val(v)) }
 }
 
 const X: [f32; 12] = [0.9, 0.1, 0.8, 0.3, 0.3, 0.2, 0.5, 0.7, 0.7, 0.6, 0.1, 0.3];
@@ -237,7 +247,57 @@ fn stream_tables() {
         ("loss ok", MLCCE_OK, |b| unsafe { mlcce_stream_loss(b.stream.p(), b.grad.m()) }),
         ("loss NULL s", MLCCE_ERR_NULL_POINTER, |b| unsafe { mlcce_stream_loss(null(), b.out.m()) }),
         ("loss NULL out", MLCCE_ERR_NULL_POINTER, |b| unsafe { mlcce_stream_loss(b.stream.p(), null_mut()) }),
+        ("init ok", MLCCE_OK, |b| unsafe {
+            let s = mlcce_stream_init(b.stream.m());
+            let fresh = b.stream.inner()[0] == Stream::new();
+            b.stream.m().write(Bufs::new().stream.inner()[0]);
+            if fresh { s } else { MLCCE_ERR_SHAPE }
+        }),
+        ("init NULL", MLCCE_ERR_NULL_POINTER, |_| unsafe { mlcce_stream_init(null_mut()) }),
+        ("init misaligned", MLCCE_ERR_ARGUMENT, |b| unsafe {
+            mlcce_stream_init(b.stream.m().cast::<u8>().wrapping_add(1).cast::<Stream>())
+        }),
     ]);
+}
+
+/// An index list of length 0 addresses no memory: wherever its pointer
+/// lies (inside the output here), it overlaps nothing.
+#[test]
+fn empty_inputs_overlap_nothing() {
+    let x = [0.5f32, -1.0, 2.0, 0.25];
+    let offsets = [0usize, 0];
+    let mut out = [SENTINEL];
+    // One raw pointer for the output and the index list inside it, as C has.
+    let out_p = out.as_mut_ptr();
+    let inside_out = out_p.cast::<u32>().cast_const();
+    // SAFETY: every pointer addresses what it is said to (0 positives).
+    let s = unsafe { mlcce_sparse_loss(x.as_ptr(), 1, 4, inside_out, offsets.as_ptr(), MLCCE_REDUCTION_SUM, out_p) };
+    assert_eq!(s, MLCCE_OK);
+    assert_eq!(out[0], mlcce::row_loss(&x, &[0, 0, 0, 0]).unwrap());
+    let mut grad = [0.0f32; 4];
+    let grad_p = grad.as_mut_ptr();
+    // SAFETY: as above.
+    let s = unsafe {
+        mlcce_sparse_loss_grad(
+            x.as_ptr(),
+            1,
+            4,
+            grad_p.cast::<u32>().cast_const(),
+            offsets.as_ptr(),
+            MLCCE_REDUCTION_SUM,
+            null_mut(),
+            grad_p,
+        )
+    };
+    assert_eq!(s, MLCCE_OK);
+    // A non-empty overlap is still refused.
+    let one = [0usize, 1];
+    let out_p = out.as_mut_ptr();
+    // SAFETY: as above (1 positive, read from `out`).
+    let s = unsafe {
+        mlcce_sparse_loss(x.as_ptr(), 1, 4, out_p.cast::<u32>().cast_const(), one.as_ptr(), MLCCE_REDUCTION_SUM, out_p)
+    };
+    assert_eq!(s, MLCCE_ERR_ARGUMENT);
 }
 
 #[test]

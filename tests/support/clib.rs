@@ -16,6 +16,34 @@ pub fn out_dir() -> PathBuf {
     d
 }
 
+/// Whether the external `tool` runs here (`tool --version`). When it does
+/// not, the test that needs it cannot run: under the README's test command
+/// (`MLCCE_REQUIRE_TOOLS=1`, after it installed everything) that fails the
+/// test; under a plain `cargo test` the test says SKIPPED on the terminal
+/// (past the test harness's capture) with the command that installs it, and
+/// returns early.
+pub fn have(tool: &str, test: &str) -> bool {
+    let runs = Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    runs || missing(tool, test)
+}
+
+/// Whether the standard library for `target` is installed (`rustup target add`).
+pub fn have_target(target: &str, test: &str) -> bool {
+    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().expect("rustc runs");
+    let dir = Path::new(String::from_utf8_lossy(&sysroot.stdout).trim()).join("lib/rustlib").join(target);
+    dir.is_dir() || missing(&format!("the Rust target {target}"), test)
+}
+
+fn missing(what: &str, test: &str) -> bool {
+    let text = format!("{what} is not installed, so {test} cannot run (`bash .ci/test` installs it)");
+    if std::env::var_os("MLCCE_REQUIRE_TOOLS").is_some() {
+        panic!("{text}");
+    }
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {text}");
+    false
+}
+
 pub fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
