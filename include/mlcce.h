@@ -339,6 +339,97 @@ mlcce_status mlcce_eval_update(struct mlcce_eval *e,
 mlcce_status mlcce_eval_report(const struct mlcce_eval *e, struct mlcce_report *out);
 
 /*
+ The partial state of every row over this shard's classes, dense labels.
+
+ logits, labels: rows * shard_classes elements, the shard's columns of the
+ full batch (row-major). states: rows mlcce_stream, written. On a data
+ error (LABEL, NON_FINITE) every state is written as failed, so that the
+ merged states make every shard report the error.
+
+ Safety: each pointer addresses the elements stated.
+ */
+mlcce_status mlcce_shard_states(const float *logits,
+                                const uint8_t *labels,
+                                size_t rows,
+                                size_t shard_classes,
+                                struct mlcce_stream *states);
+
+/*
+ mlcce_shard_states with sparse labels. The shard holds columns
+ first_class .. first_class + shard_classes of rows of classes classes;
+ positives, offsets: every row's positive classes over the full row
+ (global indices, strictly increasing, each < classes; else
+ MLCCE_ERR_INDEX), the same lists on every shard.
+
+ Safety: each pointer addresses the elements stated.
+ */
+mlcce_status mlcce_shard_states_sparse(const float *logits,
+                                       size_t rows,
+                                       size_t shard_classes,
+                                       size_t first_class,
+                                       size_t classes,
+                                       const uint32_t *positives,
+                                       const size_t *offsets,
+                                       struct mlcce_stream *states);
+
+/*
+ Merges n states of src into inout, element by element: associative and
+ commutative, a failed state winning. An MPI_Op for MPI_Allreduce over
+ an MPI datatype of one mlcce_stream (16 bytes) is two lines:
+   static void op(void *in, void *io, int *n, MPI_Datatype *t)
+   { (void)t; mlcce_shard_merge(in, io, (size_t)*n); }
+ src and inout must not overlap.
+
+ Safety: src and inout address n states each.
+ */
+mlcce_status mlcce_shard_merge(const struct mlcce_stream *src,
+                               struct mlcce_stream *inout,
+                               size_t n);
+
+/*
+ The losses of rows merged states (out: rows floats for NONE, 1
+ otherwise). A failed state: its status, and nothing written.
+
+ Safety: states addresses rows states, out the floats stated.
+ */
+mlcce_status mlcce_shard_loss(const struct mlcce_stream *states,
+                              size_t rows,
+                              uint32_t reduction,
+                              float *out);
+
+/*
+ The gradient of the reduced loss over this shard's classes, from the
+ merged states (rows of them): grad (rows * shard_classes floats) gets
+ what mlcce_loss_grad gives these columns of the full batch. grad may be
+ logits (in place).
+
+ Safety: each pointer addresses the elements stated.
+ */
+mlcce_status mlcce_shard_grad(const float *logits,
+                              const uint8_t *labels,
+                              size_t rows,
+                              size_t shard_classes,
+                              const struct mlcce_stream *states,
+                              uint32_t reduction,
+                              float *grad);
+
+/*
+ mlcce_shard_grad with sparse labels (as mlcce_shard_states_sparse).
+
+ Safety: each pointer addresses the elements stated.
+ */
+mlcce_status mlcce_shard_grad_sparse(const float *logits,
+                                     size_t rows,
+                                     size_t shard_classes,
+                                     size_t first_class,
+                                     size_t classes,
+                                     const uint32_t *positives,
+                                     const size_t *offsets,
+                                     const struct mlcce_stream *states,
+                                     uint32_t reduction,
+                                     float *grad);
+
+/*
  The loss of a batch with soft targets.
 
  targets: rows * classes floats in [0, 1] (NaN or outside:

@@ -64,7 +64,7 @@ pub(crate) fn loss_grad_in_place(
 /// The sequence every batch call shares: the output's length, the
 /// reduction's gradient scale (a mean over 0 rows fails here, before
 /// anything is written), the rows in order, the reduction.
-fn run(
+pub(crate) fn run(
     rows: usize,
     reduction: Reduction,
     out: Option<&mut [f32]>,

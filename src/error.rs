@@ -59,6 +59,21 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The error of a C status code (`None` for `MLCCE_OK`, NULL_POINTER and
+    /// unknown codes).
+    pub(crate) const fn from_code(code: i32) -> Option<Error> {
+        match code {
+            2 => Some(Error::Shape),
+            3 => Some(Error::Label),
+            4 => Some(Error::NonFinite),
+            5 => Some(Error::Index),
+            6 => Some(Error::Argument),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Error {
     /// The text after the status name, e.g. "inconsistent shape or buffer length".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

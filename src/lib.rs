@@ -35,6 +35,7 @@ mod lse;
 #[doc(hidden)]
 pub mod scalar;
 mod shape;
+mod shard;
 mod soft;
 mod sparse;
 mod stream;
@@ -46,6 +47,10 @@ pub use eval::{ClassCounts, EvalTotals, Evaluator, Report, predict};
 pub use globalpointer::{GpShape, globalpointer_loss, globalpointer_loss_grad, globalpointer_loss_grad_in_place};
 pub use lse::{Lse, Stream};
 pub use shape::{Reduction, Shape};
+pub use shard::{
+    Shard, merge_states, shard_grad, shard_grad_in_place, shard_grad_sparse, shard_grad_sparse_in_place, shard_loss,
+    shard_states, shard_states_sparse,
+};
 pub use soft::{probabilities, soft_loss, soft_loss_grad, soft_loss_grad_in_place};
 pub use sparse::{sparse_loss, sparse_loss_grad, sparse_loss_grad_in_place};
 

@@ -8,7 +8,7 @@ use std::process::Command;
 
 /// The tests that exercise the kernels and the counting through the Rust API
 /// (the C API calls the same code; its tests build their own library).
-const TESTS: [&str; 7] = ["dense", "eval", "stream", "sparse", "soft", "properties", "errors"];
+const TESTS: [&str; 8] = ["dense", "eval", "stream", "sparse", "soft", "properties", "errors", "shard"];
 
 #[cfg(target_arch = "x86_64")]
 fn builds() -> Vec<(&'static str, bool)> {

@@ -20,12 +20,14 @@ mod dense;
 mod edge;
 mod eval;
 mod layout;
+mod shard;
 mod soft;
 mod sparse;
 mod status;
 
 pub use dense::*;
 pub use eval::*;
+pub use shard::*;
 pub use soft::*;
 pub use sparse::*;
 pub use status::*;

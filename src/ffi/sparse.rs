@@ -9,7 +9,11 @@ use crate::{Csr, GpShape, Shape};
 ///
 /// Safety: `offsets` addresses `rows + 1` readable `size_t`s, and `items` as many
 /// `u32`s as the last of them (each may be NULL where that number is 0).
-unsafe fn csr<'a>(items: *const u32, offsets: *const usize, rows: usize) -> Result<(Csr<'a>, [Span; 2]), Status> {
+pub(super) unsafe fn csr<'a>(
+    items: *const u32,
+    offsets: *const usize,
+    rows: usize,
+) -> Result<(Csr<'a>, [Span; 2]), Status> {
     let n = rows.checked_add(1).ok_or(Status::MLCCE_ERR_SHAPE)?;
     check(offsets, n)?;
     // SAFETY: checked for `n` elements just above; read-only.

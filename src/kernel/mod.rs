@@ -284,7 +284,15 @@ pub(crate) fn segments_loss_grad(
 /// shifted path: the logits are gone once written over); returns the loss.
 pub(crate) fn segments_loss_grad_in_place(buf: &mut [f32], segs: &impl Segments, scale: f32) -> Result<f64, Error> {
     let (mn, mp) = row_maxima(buf, segs)?;
-    let shifts = Shifts::new(mn, mp);
+    let state = pass_in_place(buf, segs, Shifts::new(mn, mp))?.state(mn, mp);
+    scale_segments(buf, segs, state, scale)?;
+    Ok(state.loss_f64())
+}
+
+/// The shifted exp pass over every segment, writing the signed terms over
+/// the logits and zeroing the cells outside the segments.
+#[inline(always)]
+fn pass_in_place(buf: &mut [f32], segs: &impl Segments, shifts: Shifts) -> Result<Pass, Error> {
     let mut acc = Sums::new();
     let mut done = 0;
     for (r, l) in segs.segments() {
@@ -293,9 +301,63 @@ pub(crate) fn segments_loss_grad_in_place(buf: &mut [f32], segs: &impl Segments,
         sums_in_place(&mut acc, buf.get_mut(r).ok_or(Error::Shape)?, l, shifts);
     }
     zero(buf, done..buf.len());
-    let state = acc.finish(Facts::NONE).state(mn, mp);
-    scale_segments(buf, segs, state, scale)?;
-    Ok(state.loss_f64())
+    Ok(acc.finish(Facts::NONE))
+}
+
+/// The shifts of a state's frame (0 for an empty group).
+fn frame_shifts(state: Stream) -> Shifts {
+    let shift = |l: crate::Lse| if l.is_empty() { 0.0 } else { l.shift };
+    Shifts::new(shift(state.neg), shift(state.pos))
+}
+
+/// The gradient (times `scale`) of a row whose loss state is `state`: the
+/// row's own, or the merge of the states of every shard of a row that this
+/// one is a part of. Each term is `e^{v - shift}` in the state's frame times
+/// the state's factor, so a shard's gradient is the one the whole row would
+/// give its cells. Validates the row (labels, finiteness) first.
+pub(crate) fn segments_grad_in_frame(
+    row: &[f32],
+    segs: &impl Segments,
+    state: Stream,
+    scale: f32,
+    grad: &mut [f32],
+) -> Result<(), Error> {
+    row_maxima(row, segs)?;
+    pass_store::<true>(row, segs, frame_shifts(state), grad)?;
+    scale_segments(grad, segs, state, scale)
+}
+
+/// [`segments_grad_in_frame`] with the gradient written over the logits.
+pub(crate) fn segments_grad_in_frame_in_place(
+    buf: &mut [f32],
+    segs: &impl Segments,
+    state: Stream,
+    scale: f32,
+) -> Result<(), Error> {
+    row_maxima(buf, segs)?;
+    pass_in_place(buf, segs, frame_shifts(state))?;
+    scale_segments(buf, segs, state, scale)
+}
+
+/// The gradient of one row in the frame of `state` (see [`segments_grad_in_frame`]).
+pub(crate) fn row_grad_in_frame(
+    logits: &[f32],
+    labels: impl Labels,
+    state: Stream,
+    scale: f32,
+    grad: &mut [f32],
+) -> Result<(), Error> {
+    segments_grad_in_frame(logits, &Whole(logits.len(), labels), state, scale, grad)
+}
+
+/// [`row_grad_in_frame`] with the gradient written over the logits.
+pub(crate) fn row_grad_in_frame_in_place(
+    buf: &mut [f32],
+    labels: impl Labels,
+    state: Stream,
+    scale: f32,
+) -> Result<(), Error> {
+    segments_grad_in_frame_in_place(buf, &Whole(buf.len(), labels), state, scale)
 }
 
 /// The loss state of one row (`logits.len()` cells), for the streaming API.
