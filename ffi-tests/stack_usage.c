@@ -114,6 +114,21 @@ static void run_eval_init(void) { mlcce_eval_init(&E, COUNTS, C, 0.0f); }
 static void run_eval_update(void) { mlcce_eval_update(&E, X, Y, R); mlcce_eval_update(&E, BIG, Y, R); }
 static void run_eval_report(void) { mlcce_eval_report(&E, &REP); }
 static void run_status_str(void) { (void)mlcce_status_str(3); }
+static void run_version(void) { (void)mlcce_version(); }
+static mlcce_stream ST[R], ST2[R];
+static void run_shard_states(void) {
+    mlcce_shard_states(X, Y, R, C, ST);
+    mlcce_shard_states(BIG, Y, R, C, ST2);
+}
+static void run_shard_states_sparse(void) { mlcce_shard_states_sparse(BIG, R, C, 0, C, POS, OFF, ST2); }
+static void run_shard_merge(void) { mlcce_shard_merge(ST2, ST, R); }
+static void run_shard_loss(void) { mlcce_shard_loss(ST, R, MLCCE_REDUCTION_MEAN, &L); }
+static void run_shard_grad(void) {
+    mlcce_shard_grad(X, Y, R, C, ST, MLCCE_REDUCTION_MEAN, G);
+    memcpy(G, BIG, sizeof G);
+    mlcce_shard_grad(G, Y, R, C, ST, MLCCE_REDUCTION_MEAN, G);
+}
+static void run_shard_grad_sparse(void) { mlcce_shard_grad_sparse(BIG, R, C, 0, C, POS, OFF, ST, MLCCE_REDUCTION_SUM, G); }
 
 int main(void) {
     static const struct { const char *name; void (*f)(void); } cases[] = {
@@ -135,6 +150,13 @@ int main(void) {
         {"mlcce_eval_update", run_eval_update},
         {"mlcce_eval_report", run_eval_report},
         {"mlcce_status_str", run_status_str},
+        {"mlcce_version", run_version},
+        {"mlcce_shard_states", run_shard_states},
+        {"mlcce_shard_states_sparse", run_shard_states_sparse},
+        {"mlcce_shard_merge", run_shard_merge},
+        {"mlcce_shard_loss", run_shard_loss},
+        {"mlcce_shard_grad", run_shard_grad},
+        {"mlcce_shard_grad_sparse", run_shard_grad_sparse},
     };
     size_t base = measure(nothing), i, worst = 0;
     int failed = 0;
