@@ -1,6 +1,6 @@
 //! Per-call cost of the dense entry points (ns/call, best of 15 runs; the
 //! minimum filters out a noisy machine's slow spells):
-//! `cargo run --release --example call_cost -- [classes] [rows] [runs] [logits per run]`.
+//! `cargo run --release --example call_cost -- [classes] [rows] [runs] [logits per run] [positive rate]`.
 use mlcce::{Reduction, Shape};
 use std::hint::black_box;
 use std::time::Instant;
@@ -13,8 +13,18 @@ fn main() {
     let rows: usize = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(1);
     let runs: usize = std::env::args().nth(3).and_then(|s| s.parse().ok()).unwrap_or(15);
     let per_run: usize = std::env::args().nth(4).and_then(|s| s.parse().ok()).unwrap_or(64_000_000);
-    // The inputs of `benches/dense.rs`: logits ~ N(0, 2), 10% positives.
-    let (logits, labels) = inputs::dense(rows, classes, 0.10, 7);
+    let positives: f64 = std::env::args().nth(5).and_then(|s| s.parse().ok()).unwrap_or(0.10);
+    // MLCCE_LEVEL=base|avx2|avx512 measures that path (where this CPU runs it).
+    if let Ok(l) = std::env::var("MLCCE_LEVEL") {
+        let level = match l.as_str() {
+            "avx512" => mlcce::Level::Avx512,
+            "avx2" => mlcce::Level::Avx2,
+            _ => mlcce::Level::Base,
+        };
+        assert!(mlcce::force_level(level), "this CPU or build cannot run {level:?}");
+    }
+    // The inputs of `benches/dense.rs`: logits ~ N(0, 2).
+    let (logits, labels) = inputs::dense(rows, classes, positives, 7);
     let shape = Shape::new(rows, classes);
     let mut grad = vec![0.0f32; rows * classes];
     let n = (per_run / (rows * classes)).max(4);
@@ -37,7 +47,8 @@ fn main() {
     }
     let rate = |ns: f64| (rows * classes) as f64 / ns;
     println!(
-        "{rows}x{classes}: loss {:.1} ns ({:.2} G/s), loss_grad {:.1} ns ({:.2} G/s)",
+        "{rows}x{classes} ({:?} level): loss {:.1} ns ({:.2} G/s), loss_grad {:.1} ns ({:.2} G/s)",
+        mlcce::level(),
         best[0],
         rate(best[0]),
         best[1],

@@ -4,6 +4,7 @@
 //! checks the buffers against the shape, takes the gradient scale of the
 //! reduction, runs the rows in order and reduces their losses.
 
+use crate::kernel::{Isa, Job};
 use crate::{Error, Reduction};
 
 /// A batch as the kernels see it: its rows, and how one row's loss (and
@@ -15,12 +16,96 @@ pub(crate) trait Rows {
     fn rows(&self) -> usize;
     /// The number of logits of one row in the buffer.
     fn row_len(&self) -> usize;
-    /// The loss of row `r`.
-    fn loss(&self, r: usize, logits: &[f32]) -> Result<f64, Error>;
+    /// The loss of row `r`, with the lanes of `S`.
+    fn loss<S: Isa<N>, const N: usize>(&self, r: usize, logits: &[f32]) -> Result<f64, Error>;
     /// The loss of row `r` and its gradient times `scale` into `grad`.
-    fn loss_grad(&self, r: usize, logits: &[f32], scale: f32, grad: &mut [f32]) -> Result<f64, Error>;
+    fn loss_grad<S: Isa<N>, const N: usize>(
+        &self,
+        r: usize,
+        logits: &[f32],
+        scale: f32,
+        grad: &mut [f32],
+    ) -> Result<f64, Error>;
     /// [`Rows::loss_grad`] with the gradient written over the logits.
-    fn loss_grad_in_place(&self, r: usize, buf: &mut [f32], scale: f32) -> Result<f64, Error>;
+    fn loss_grad_in_place<S: Isa<N>, const N: usize>(
+        &self,
+        r: usize,
+        buf: &mut [f32],
+        scale: f32,
+    ) -> Result<f64, Error>;
+}
+
+/// [`loss`] as a job for the dispatcher.
+struct LossJob<'a, B> {
+    batch: &'a B,
+    logits: &'a [f32],
+    reduction: Reduction,
+    out: &'a mut [f32],
+}
+
+impl<B: Rows> Job for LossJob<'_, B> {
+    type Out = Result<(), Error>;
+    #[inline(always)]
+    fn run<S: Isa<N>, const N: usize>(self) -> Self::Out {
+        let LossJob { batch, logits, reduction, out } = self;
+        let (rows, c) = (batch.rows(), batch.row_len());
+        // The rows' loop is written here, not through `drive`'s closure: a
+        // closure is compiled on its own, without the dispatcher's target
+        // features, and its intrinsics would become calls.
+        let (mut reducer, _) = Reducer::begin(rows, reduction, Some(out))?;
+        for r in 0..rows {
+            reducer.push(r, batch.loss::<S, N>(r, row(logits, r, c))?);
+        }
+        reducer.finish();
+        Ok(())
+    }
+}
+
+/// [`loss_grad`] as a job for the dispatcher.
+struct GradJob<'a, B> {
+    batch: &'a B,
+    logits: &'a [f32],
+    reduction: Reduction,
+    loss_out: Option<&'a mut [f32]>,
+    grad: &'a mut [f32],
+}
+
+impl<B: Rows> Job for GradJob<'_, B> {
+    type Out = Result<(), Error>;
+    #[inline(always)]
+    fn run<S: Isa<N>, const N: usize>(self) -> Self::Out {
+        let GradJob { batch, logits, reduction, loss_out, grad } = self;
+        let (rows, c) = (batch.rows(), batch.row_len());
+        let (mut reducer, scale) = Reducer::begin(rows, reduction, loss_out)?;
+        for r in 0..rows {
+            reducer.push(r, batch.loss_grad::<S, N>(r, row(logits, r, c), scale, row_mut(grad, r, c))?);
+        }
+        reducer.finish();
+        Ok(())
+    }
+}
+
+/// [`loss_grad_in_place`] as a job for the dispatcher.
+struct InPlaceJob<'a, B> {
+    batch: &'a B,
+    buf: &'a mut [f32],
+    reduction: Reduction,
+    loss_out: Option<&'a mut [f32]>,
+}
+
+impl<B: Rows> Job for InPlaceJob<'_, B> {
+    type Out = Result<(), Error>;
+    #[inline(always)]
+    fn run<S: Isa<N>, const N: usize>(self) -> Self::Out {
+        let InPlaceJob { batch, buf, reduction, loss_out } = self;
+        let (rows, c) = (batch.rows(), batch.row_len());
+        let (mut reducer, scale) = Reducer::begin(rows, reduction, loss_out)?;
+        for r in 0..rows {
+            reducer.push(r, batch.loss_grad_in_place::<S, N>(r, row_mut(buf, r, c), scale)?);
+        }
+        reducer.finish();
+        Ok(())
+    }
 }
 
 /// The loss of a batch: `out` holds `rows` values for [`Reduction::None`]
@@ -28,7 +113,7 @@ pub(crate) trait Rows {
 pub(crate) fn loss(batch: &impl Rows, logits: &[f32], reduction: Reduction, out: &mut [f32]) -> Result<(), Error> {
     let n = cells(batch)?;
     check_len(logits, n)?;
-    run(batch.rows(), reduction, Some(out), |r, _| batch.loss(r, row(logits, r, batch.row_len())))
+    crate::kernel::run(LossJob { batch, logits, reduction, out })
 }
 
 /// The loss (optional) and its gradient, into a separate buffer.
@@ -42,8 +127,7 @@ pub(crate) fn loss_grad(
     let n = cells(batch)?;
     check_len(logits, n)?;
     check_len(grad, n)?;
-    let c = batch.row_len();
-    run(batch.rows(), reduction, loss_out, |r, scale| batch.loss_grad(r, row(logits, r, c), scale, row_mut(grad, r, c)))
+    crate::kernel::run(GradJob { batch, logits, reduction, loss_out, grad })
 }
 
 /// The loss (optional) and its gradient, written over the logits.
@@ -55,26 +139,20 @@ pub(crate) fn loss_grad_in_place(
 ) -> Result<(), Error> {
     let n = cells(batch)?;
     check_len(logits_then_grad, n)?;
-    let c = batch.row_len();
-    run(batch.rows(), reduction, loss_out, |r, scale| {
-        batch.loss_grad_in_place(r, row_mut(logits_then_grad, r, c), scale)
-    })
+    crate::kernel::run(InPlaceJob { batch, buf: logits_then_grad, reduction, loss_out })
 }
 
 /// The sequence every batch call shares: the output's length, the
 /// reduction's gradient scale (a mean over 0 rows fails here, before
 /// anything is written), the rows in order, the reduction.
-pub(crate) fn run(
+#[inline(always)]
+pub(crate) fn drive(
     rows: usize,
     reduction: Reduction,
     out: Option<&mut [f32]>,
     mut row: impl FnMut(usize, f32) -> Result<f64, Error>,
 ) -> Result<(), Error> {
-    if out.as_ref().is_some_and(|o| o.len() != reduction.outputs(rows)) {
-        return Err(Error::Shape);
-    }
-    let scale = reduction.grad_scale(rows)?;
-    let mut reducer = Reducer::new(reduction, rows, out.unwrap_or(&mut []));
+    let (mut reducer, scale) = Reducer::begin(rows, reduction, out)?;
     for r in 0..rows {
         reducer.push(r, row(r, scale)?);
     }
@@ -101,6 +179,18 @@ struct Reducer<'a> {
 }
 
 impl<'a> Reducer<'a> {
+    /// The checks before any row (the output's length; the gradient scale,
+    /// which fails for a mean over 0 rows), then the reducer and the scale.
+    #[inline(always)]
+    fn begin(rows: usize, reduction: Reduction, out: Option<&'a mut [f32]>) -> Result<(Self, f32), Error> {
+        if out.as_ref().is_some_and(|o| o.len() != reduction.outputs(rows)) {
+            return Err(Error::Shape);
+        }
+        let scale = reduction.grad_scale(rows)?;
+        Ok((Reducer::new(reduction, rows, out.unwrap_or(&mut [])), scale))
+    }
+
+    #[inline(always)]
     fn new(reduction: Reduction, rows: usize, out: &'a mut [f32]) -> Self {
         let factor = match reduction {
             Reduction::Mean if rows > 0 => 1.0 / rows as f64,
@@ -111,7 +201,7 @@ impl<'a> Reducer<'a> {
 
     /// A row's loss, unrounded: rows are summed in `f64` and the mean or
     /// sum is rounded to `f32` once.
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, row: usize, loss: f64) {
         match self.reduction {
             Reduction::None => {
@@ -124,6 +214,7 @@ impl<'a> Reducer<'a> {
     }
 
     /// Writes the sum or mean (nothing for [`Reduction::None`]).
+    #[inline(always)]
     fn finish(self) {
         if self.reduction == Reduction::None {
             return;

@@ -2,8 +2,19 @@
 //! every buffer the caller's.
 
 use crate::batch::{self, Rows, row};
-use crate::kernel::{self, Dense};
+use crate::kernel::{self, Dense, Isa};
 use crate::{Error, Reduction, Shape};
+
+/// One row's loss as a job for the dispatcher.
+struct RowLoss<'a>(&'a [f32], &'a [u8]);
+
+impl kernel::Job for RowLoss<'_> {
+    type Out = Result<f64, Error>;
+    #[inline(always)]
+    fn run<S: Isa<N>, const N: usize>(self) -> Self::Out {
+        kernel::row_loss::<S, N>(self.0, Dense::new(self.1))
+    }
+}
 
 /// A batch of dense labels.
 struct DenseRows<'a> {
@@ -29,17 +40,28 @@ impl Rows for DenseRows<'_> {
     fn row_len(&self) -> usize {
         self.shape.classes
     }
-    #[inline]
-    fn loss(&self, r: usize, logits: &[f32]) -> Result<f64, Error> {
-        kernel::row_loss(logits, self.labels(r))
+    #[cfg_attr(target_arch = "x86_64", inline(always))]
+    fn loss<S: Isa<N>, const N: usize>(&self, r: usize, logits: &[f32]) -> Result<f64, Error> {
+        kernel::row_loss::<S, N>(logits, self.labels(r))
     }
-    #[inline]
-    fn loss_grad(&self, r: usize, logits: &[f32], scale: f32, grad: &mut [f32]) -> Result<f64, Error> {
-        kernel::row_loss_grad(logits, self.labels(r), scale, grad)
+    #[cfg_attr(target_arch = "x86_64", inline(always))]
+    fn loss_grad<S: Isa<N>, const N: usize>(
+        &self,
+        r: usize,
+        logits: &[f32],
+        scale: f32,
+        grad: &mut [f32],
+    ) -> Result<f64, Error> {
+        kernel::row_loss_grad::<S, N>(logits, self.labels(r), scale, grad)
     }
-    #[inline]
-    fn loss_grad_in_place(&self, r: usize, buf: &mut [f32], scale: f32) -> Result<f64, Error> {
-        kernel::row_loss_grad_in_place(buf, self.labels(r), scale)
+    #[cfg_attr(target_arch = "x86_64", inline(always))]
+    fn loss_grad_in_place<S: Isa<N>, const N: usize>(
+        &self,
+        r: usize,
+        buf: &mut [f32],
+        scale: f32,
+    ) -> Result<f64, Error> {
+        kernel::row_loss_grad_in_place::<S, N>(buf, self.labels(r), scale)
     }
 }
 
@@ -68,7 +90,7 @@ pub fn row_loss(logits: &[f32], labels: &[u8]) -> Result<f32, Error> {
     if logits.len() != labels.len() {
         return Err(Error::Shape);
     }
-    Ok(kernel::row_loss(logits, Dense::new(labels))? as f32)
+    Ok(kernel::run(RowLoss(logits, labels))? as f32)
 }
 
 /// The loss and its gradient, fused: one exp per logit.

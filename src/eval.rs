@@ -10,7 +10,7 @@ use core::ops::Range;
 
 use crate::batch::row;
 use crate::confusion;
-use crate::kernel::{self, Dense};
+use crate::kernel::{self, Dense, Isa, Job};
 use crate::{Error, Shape};
 use wide::u64x4;
 
@@ -141,18 +141,16 @@ impl<'a> Evaluator<'a> {
         let mut first = 0;
         while first < rows {
             let n = (rows - first).min(chunk);
-            for r in first..first + n {
-                match kernel::row_loss(row(logits, r, classes), Dense::new(row(labels, r, classes))) {
-                    Ok(loss) => loss_sum += loss,
-                    Err(e) => {
-                        // All or nothing: take back the chunks already counted.
-                        let mut done = 0;
-                        while done < first {
-                            count_chunk(self.counts, logits, labels, done..done + chunk, threshold, Sign::Undo);
-                            done += chunk;
-                        }
-                        return Err(e);
+            match kernel::run(ChunkLoss { logits, labels, classes, rows: first..first + n }) {
+                Ok(loss) => loss_sum += loss,
+                Err(e) => {
+                    // All or nothing: take back the chunks already counted.
+                    let mut done = 0;
+                    while done < first {
+                        count_chunk(self.counts, logits, labels, done..done + chunk, threshold, Sign::Undo);
+                        done += chunk;
                     }
+                    return Err(e);
                 }
             }
             exact += count_chunk(self.counts, logits, labels, first..first + n, threshold, Sign::Add);
@@ -264,5 +262,26 @@ pub(crate) fn report(t: &EvalTotals, counts: &[ClassCounts]) -> Report {
         macro_f1: if counts.is_empty() { 0.0 } else { (macro_f1 / counts.len() as f64) as f32 },
         hamming_loss: ratio(fp + fneg, tp + fp + fneg + tn) as f32,
         subset_accuracy: ratio(t.exact, t.rows) as f32,
+    }
+}
+
+/// The summed losses of a chunk's rows (validating them), as a job for the
+/// dispatcher.
+struct ChunkLoss<'a> {
+    logits: &'a [f32],
+    labels: &'a [u8],
+    classes: usize,
+    rows: Range<usize>,
+}
+
+impl Job for ChunkLoss<'_> {
+    type Out = Result<f64, Error>;
+    #[inline(always)]
+    fn run<S: Isa<N>, const N: usize>(self) -> Self::Out {
+        let (c, mut sum) = (self.classes, 0.0f64);
+        for r in self.rows {
+            sum += kernel::row_loss::<S, N>(row(self.logits, r, c), Dense::new(row(self.labels, r, c)))?;
+        }
+        Ok(sum)
     }
 }

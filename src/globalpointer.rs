@@ -9,7 +9,7 @@
 //! (NaN included) and gets gradient 0.
 
 use crate::batch::{self, Csr, Rows};
-use crate::kernel::{self, Sparse};
+use crate::kernel::{self, Isa, Sparse};
 use core::ops::Range;
 
 use crate::{Error, Reduction};
@@ -94,17 +94,28 @@ impl Rows for GpRows<'_> {
     fn row_len(&self) -> usize {
         self.row_cells
     }
-    #[inline]
-    fn loss(&self, r: usize, logits: &[f32]) -> Result<f64, Error> {
-        kernel::segments_loss(logits, &self.triangle(r)?)
+    #[cfg_attr(target_arch = "x86_64", inline(always))]
+    fn loss<S: Isa<N>, const N: usize>(&self, r: usize, logits: &[f32]) -> Result<f64, Error> {
+        kernel::segments_loss::<S, N>(logits, &self.triangle(r)?)
     }
-    #[inline]
-    fn loss_grad(&self, r: usize, logits: &[f32], scale: f32, grad: &mut [f32]) -> Result<f64, Error> {
-        kernel::segments_loss_grad(logits, &self.triangle(r)?, scale, grad)
+    #[cfg_attr(target_arch = "x86_64", inline(always))]
+    fn loss_grad<S: Isa<N>, const N: usize>(
+        &self,
+        r: usize,
+        logits: &[f32],
+        scale: f32,
+        grad: &mut [f32],
+    ) -> Result<f64, Error> {
+        kernel::segments_loss_grad::<S, N>(logits, &self.triangle(r)?, scale, grad)
     }
-    #[inline]
-    fn loss_grad_in_place(&self, r: usize, buf: &mut [f32], scale: f32) -> Result<f64, Error> {
-        kernel::segments_loss_grad_in_place(buf, &self.triangle(r)?, scale)
+    #[cfg_attr(target_arch = "x86_64", inline(always))]
+    fn loss_grad_in_place<S: Isa<N>, const N: usize>(
+        &self,
+        r: usize,
+        buf: &mut [f32],
+        scale: f32,
+    ) -> Result<f64, Error> {
+        kernel::segments_loss_grad_in_place::<S, N>(buf, &self.triangle(r)?, scale)
     }
 }
 

@@ -45,6 +45,9 @@ pub use dense::{loss, loss_grad, loss_grad_in_place, row_loss};
 pub use error::Error;
 pub use eval::{ClassCounts, EvalTotals, Evaluator, Report, predict};
 pub use globalpointer::{GpShape, globalpointer_loss, globalpointer_loss_grad, globalpointer_loss_grad_in_place};
+#[doc(hidden)]
+pub use kernel::force_level;
+pub use kernel::{Level, level};
 pub use lse::{Lse, Stream};
 pub use shape::{Reduction, Shape};
 pub use shard::{

@@ -21,8 +21,10 @@
 //! shard's [`shard_loss`] and [`shard_grad`] report the error instead of a
 //! wrong loss.
 
+use core::marker::PhantomData;
+
 use crate::batch::{self, Csr, row, row_mut};
-use crate::kernel::{self, Dense, Labels, Sparse};
+use crate::kernel::{self, Dense, Isa, Job, Labels, Sparse};
 use crate::lse::{Lse, Stream};
 use crate::{Error, Reduction, Shape};
 
@@ -68,6 +70,27 @@ fn merge_one(a: Stream, b: Stream) -> Stream {
     }
 }
 
+/// Every row's state, as a job for the dispatcher (`labels(r)`: row `r`'s).
+struct StatesJob<'a, F, L> {
+    shape: Shape,
+    logits: &'a [f32],
+    states: &'a mut [Stream],
+    labels: F,
+    _l: PhantomData<L>,
+}
+
+impl<L: Labels, F: Fn(usize) -> Result<L, Error>> Job for StatesJob<'_, F, L> {
+    type Out = Result<(), Error>;
+    #[inline(always)]
+    fn run<S: Isa<N>, const N: usize>(self) -> Self::Out {
+        let c = self.shape.classes;
+        for (r, out) in self.states.iter_mut().enumerate() {
+            *out = kernel::row_state::<S, N>(row(self.logits, r, c), (self.labels)(r)?)?;
+        }
+        Ok(())
+    }
+}
+
 /// Computes every row's state; on a data error fills every state with the
 /// failure and returns it.
 fn states_of<L: Labels>(
@@ -80,18 +103,11 @@ fn states_of<L: Labels>(
     if states.len() != shape.rows {
         return Err(Error::Shape);
     }
-    for r in 0..shape.rows {
-        let state = labels(r).and_then(|l| kernel::row_state(row(logits, r, shape.classes), l));
-        match (state, states.get_mut(r)) {
-            (Ok(s), Some(out)) => *out = s,
-            (Err(e), _) => {
-                states.fill(failed(e));
-                return Err(e);
-            }
-            (Ok(_), None) => return Err(Error::Shape),
-        }
+    let result = kernel::run(StatesJob { shape, logits, states: &mut *states, labels, _l: PhantomData });
+    if let Err(e) = result {
+        states.fill(failed(e));
     }
-    Ok(())
+    result
 }
 
 /// The partial state of every row over this shard's classes, dense labels
@@ -154,7 +170,7 @@ pub fn merge_states(into: &mut [Stream], from: &[Stream]) -> Result<(), Error> {
 /// The losses of merged states (`out` as in [`loss`](crate::loss)); the
 /// error of a failed state if there is one.
 pub fn shard_loss(states: &[Stream], reduction: Reduction, out: &mut [f32]) -> Result<(), Error> {
-    batch::run(states.len(), reduction, Some(out), |r, _| match states.get(r) {
+    batch::drive(states.len(), reduction, Some(out), |r, _| match states.get(r) {
         Some(s) => match failure(s) {
             Some(e) => Err(e),
             None => Ok(s.loss_f64()),
@@ -163,12 +179,53 @@ pub fn shard_loss(states: &[Stream], reduction: Reduction, out: &mut [f32]) -> R
     })
 }
 
-/// Runs `row_grad(r, state, scale)` for every row after the shared checks.
-fn grads(
+/// Where a shard's gradient goes.
+enum Target<'a> {
+    /// `(logits, grad)`.
+    Apart(&'a [f32], &'a mut [f32]),
+    /// The gradient over the logits.
+    InPlace(&'a mut [f32]),
+}
+
+/// Every row's gradient in the frame of its merged state, as a job for the
+/// dispatcher.
+struct GradsJob<'a, F, L> {
+    classes: usize,
+    states: &'a [Stream],
+    scale: f32,
+    target: Target<'a>,
+    labels: F,
+    _l: PhantomData<L>,
+}
+
+impl<L: Labels, F: Fn(usize) -> Result<L, Error>> Job for GradsJob<'_, F, L> {
+    type Out = Result<(), Error>;
+    #[inline(always)]
+    fn run<S: Isa<N>, const N: usize>(self) -> Self::Out {
+        let (c, scale) = (self.classes, self.scale);
+        match self.target {
+            Target::Apart(x, g) => {
+                for (r, &s) in self.states.iter().enumerate() {
+                    kernel::row_grad_in_frame::<S, N>(row(x, r, c), (self.labels)(r)?, s, scale, row_mut(g, r, c))?;
+                }
+            }
+            Target::InPlace(buf) => {
+                for (r, &s) in self.states.iter().enumerate() {
+                    kernel::row_grad_in_frame_in_place::<S, N>(row_mut(buf, r, c), (self.labels)(r)?, s, scale)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The shared checks of the gradient functions, then the job.
+fn grads<L: Labels>(
     shape: Shape,
     states: &[Stream],
     reduction: Reduction,
-    mut row_grad: impl FnMut(usize, Stream, f32) -> Result<(), Error>,
+    target: Target<'_>,
+    labels: impl Fn(usize) -> Result<L, Error>,
 ) -> Result<(), Error> {
     if states.len() != shape.rows {
         return Err(Error::Shape);
@@ -177,10 +234,7 @@ fn grads(
     if let Some(e) = states.iter().find_map(failure) {
         return Err(e);
     }
-    for (r, &s) in states.iter().enumerate() {
-        row_grad(r, s, scale)?;
-    }
-    Ok(())
+    kernel::run(GradsJob { classes: shape.classes, states, scale, target, labels, _l: PhantomData })
 }
 
 /// The gradient of the reduced loss over this shard's classes, from the
@@ -195,13 +249,10 @@ pub fn shard_grad(
     reduction: Reduction,
     grad: &mut [f32],
 ) -> Result<(), Error> {
-    let c = shape.classes;
     shape.check_len(logits.len())?;
     shape.check_len(labels.len())?;
     shape.check_len(grad.len())?;
-    grads(shape, states, reduction, |r, s, scale| {
-        kernel::row_grad_in_frame(row(logits, r, c), Dense::new(row(labels, r, c)), s, scale, row_mut(grad, r, c))
-    })
+    grads(shape, states, reduction, Target::Apart(logits, grad), |r| Ok(Dense::new(row(labels, r, shape.classes))))
 }
 
 /// [`shard_grad`] with the gradient written over the logits.
@@ -212,12 +263,10 @@ pub fn shard_grad_in_place(
     states: &[Stream],
     reduction: Reduction,
 ) -> Result<(), Error> {
-    let c = shape.classes;
     shape.check_len(logits_then_grad.len())?;
     shape.check_len(labels.len())?;
-    grads(shape, states, reduction, |r, s, scale| {
-        kernel::row_grad_in_frame_in_place(row_mut(logits_then_grad, r, c), Dense::new(row(labels, r, c)), s, scale)
-    })
+    let target = Target::InPlace(logits_then_grad);
+    grads(shape, states, reduction, target, |r| Ok(Dense::new(row(labels, r, shape.classes))))
 }
 
 /// [`shard_grad`] with sparse labels (as in [`shard_states_sparse`]).
@@ -230,14 +279,10 @@ pub fn shard_grad_sparse(
     reduction: Reduction,
     grad: &mut [f32],
 ) -> Result<(), Error> {
-    let c = shape.classes;
     check_shard(shape, shard, &positives)?;
     shape.check_len(logits.len())?;
     shape.check_len(grad.len())?;
-    grads(shape, states, reduction, |r, s, scale| {
-        let l = shard_positives(&positives, r, shape, shard)?;
-        kernel::row_grad_in_frame(row(logits, r, c), l, s, scale, row_mut(grad, r, c))
-    })
+    grads(shape, states, reduction, Target::Apart(logits, grad), |r| shard_positives(&positives, r, shape, shard))
 }
 
 /// [`shard_grad_sparse`] with the gradient written over the logits.
@@ -249,11 +294,8 @@ pub fn shard_grad_sparse_in_place(
     states: &[Stream],
     reduction: Reduction,
 ) -> Result<(), Error> {
-    let c = shape.classes;
     check_shard(shape, shard, &positives)?;
     shape.check_len(logits_then_grad.len())?;
-    grads(shape, states, reduction, |r, s, scale| {
-        let l = shard_positives(&positives, r, shape, shard)?;
-        kernel::row_grad_in_frame_in_place(row_mut(logits_then_grad, r, c), l, s, scale)
-    })
+    let target = Target::InPlace(logits_then_grad);
+    grads(shape, states, reduction, target, |r| shard_positives(&positives, r, shape, shard))
 }

@@ -12,7 +12,7 @@
 //! optimum of a row is at `t = σ(2s)`, and 0 stays the decision threshold.
 
 use crate::batch::{self, Rows, row};
-use crate::kernel;
+use crate::kernel::{self, Isa};
 use crate::{Error, Reduction, Shape};
 
 /// A batch of soft targets.
@@ -39,14 +39,28 @@ impl Rows for SoftRows<'_> {
     fn row_len(&self) -> usize {
         self.shape.classes
     }
-    fn loss(&self, r: usize, logits: &[f32]) -> Result<f64, Error> {
-        kernel::soft_row_loss(logits, self.targets(r))
+    #[cfg_attr(target_arch = "x86_64", inline(always))]
+    fn loss<S: Isa<N>, const N: usize>(&self, r: usize, logits: &[f32]) -> Result<f64, Error> {
+        kernel::soft_row_loss::<S, N>(logits, self.targets(r))
     }
-    fn loss_grad(&self, r: usize, logits: &[f32], scale: f32, grad: &mut [f32]) -> Result<f64, Error> {
-        kernel::soft_row_loss_grad(logits, self.targets(r), scale, grad)
+    #[cfg_attr(target_arch = "x86_64", inline(always))]
+    fn loss_grad<S: Isa<N>, const N: usize>(
+        &self,
+        r: usize,
+        logits: &[f32],
+        scale: f32,
+        grad: &mut [f32],
+    ) -> Result<f64, Error> {
+        kernel::soft_row_loss_grad::<S, N>(logits, self.targets(r), scale, grad)
     }
-    fn loss_grad_in_place(&self, r: usize, buf: &mut [f32], scale: f32) -> Result<f64, Error> {
-        kernel::soft_row_loss_grad_in_place(buf, self.targets(r), scale)
+    #[cfg_attr(target_arch = "x86_64", inline(always))]
+    fn loss_grad_in_place<S: Isa<N>, const N: usize>(
+        &self,
+        r: usize,
+        buf: &mut [f32],
+        scale: f32,
+    ) -> Result<f64, Error> {
+        kernel::soft_row_loss_grad_in_place::<S, N>(buf, self.targets(r), scale)
     }
 }
 

@@ -5,7 +5,7 @@
 //! loss is never negative.
 
 use crate::batch::{self, Csr, Rows};
-use crate::kernel::{self, Sparse};
+use crate::kernel::{self, Isa, Sparse};
 use crate::{Error, Reduction, Shape};
 
 /// A batch of sparse labels (offsets checked).
@@ -42,17 +42,28 @@ impl Rows for SparseRows<'_> {
     fn row_len(&self) -> usize {
         self.shape.classes
     }
-    #[inline]
-    fn loss(&self, r: usize, logits: &[f32]) -> Result<f64, Error> {
-        kernel::row_loss(logits, self.labels(r)?)
+    #[cfg_attr(target_arch = "x86_64", inline(always))]
+    fn loss<S: Isa<N>, const N: usize>(&self, r: usize, logits: &[f32]) -> Result<f64, Error> {
+        kernel::row_loss::<S, N>(logits, self.labels(r)?)
     }
-    #[inline]
-    fn loss_grad(&self, r: usize, logits: &[f32], scale: f32, grad: &mut [f32]) -> Result<f64, Error> {
-        kernel::row_loss_grad(logits, self.labels(r)?, scale, grad)
+    #[cfg_attr(target_arch = "x86_64", inline(always))]
+    fn loss_grad<S: Isa<N>, const N: usize>(
+        &self,
+        r: usize,
+        logits: &[f32],
+        scale: f32,
+        grad: &mut [f32],
+    ) -> Result<f64, Error> {
+        kernel::row_loss_grad::<S, N>(logits, self.labels(r)?, scale, grad)
     }
-    #[inline]
-    fn loss_grad_in_place(&self, r: usize, buf: &mut [f32], scale: f32) -> Result<f64, Error> {
-        kernel::row_loss_grad_in_place(buf, self.labels(r)?, scale)
+    #[cfg_attr(target_arch = "x86_64", inline(always))]
+    fn loss_grad_in_place<S: Isa<N>, const N: usize>(
+        &self,
+        r: usize,
+        buf: &mut [f32],
+        scale: f32,
+    ) -> Result<f64, Error> {
+        kernel::row_loss_grad_in_place::<S, N>(buf, self.labels(r)?, scale)
     }
 }
 

@@ -14,7 +14,19 @@
 //! # Ok::<(), mlcce::Error>(())
 //! ```
 
-use crate::{Error, Stream, kernel};
+use crate::kernel::{self, Isa, Job};
+use crate::{Error, Stream};
+
+/// A row part's state as a job for the dispatcher.
+struct State<'a>(&'a [f32], &'a [u8]);
+
+impl Job for State<'_> {
+    type Out = Result<Stream, Error>;
+    #[inline(always)]
+    fn run<S: Isa<N>, const N: usize>(self) -> Self::Out {
+        kernel::row_state::<S, N>(self.0, kernel::Dense::new(self.1))
+    }
+}
 
 impl Stream {
     /// Appends the next `logits.len()` classes of the row. On error the state
@@ -24,7 +36,7 @@ impl Stream {
         if logits.len() != labels.len() {
             return Err(Error::Shape);
         }
-        let part = kernel::row_state(logits, kernel::Dense::new(labels))?;
+        let part = kernel::run(State(logits, labels))?;
         *self = self.merged(part);
         Ok(())
     }

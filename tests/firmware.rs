@@ -51,8 +51,9 @@ fn code_size_per_group_release_and_size_optimised() {
         ("all functions", None),
     ];
     let libs = [staticlib(), staticlib_size(), clib::staticlib_z()];
-    let mut table =
-        String::from("x86-64 (SSE2)\n| group | opt-level 3 | opt-level \"s\" | opt-level \"z\" |\n|---|---|---|---|\n");
+    let mut table = String::from(
+        "x86-64 (SSE2 + AVX2 dispatched)\n| group | opt-level 3 | opt-level \"s\" | opt-level \"z\" |\n|---|---|---|---|\n",
+    );
     let mut totals = Vec::new();
     for (name, fns) in groups {
         let mut row = Vec::new();
@@ -68,13 +69,13 @@ fn code_size_per_group_release_and_size_optimised() {
     for pair in totals.windows(2) {
         assert!((0..3).all(|k| pair[0][k] <= pair[1][k]), "groups grow");
     }
-    // On x86-64 the one-vector SSE2 step makes opt-level 3 smaller than
-    // "z" (the MCU builds below are where "z" wins); what holds here is
-    // a flash budget for the size-optimised build (the f64 finish of the
-    // shifted path, libm's exp and log, and the f64 lane sums are about
-    // 6 KB of it).
-    assert!(totals[0][2] <= 20 * 1024, "dense loss at opt-level z within 20 KiB: {} B", totals[0][2]);
-    assert!(totals[2][2] <= 160 * 1024, "all functions at opt-level z within 160 KiB: {} B", totals[2][2]);
+    // On x86-64 a baseline build holds every kernel twice (the SSE2 lanes
+    // and the AVX2 + FMA ones the dispatcher picks at run time), inlined
+    // into each entry point so that it runs with the AVX2 features; the
+    // budget for the size-optimised build says so. (The MCU builds below
+    // have one instruction set, and "z" is their smallest.)
+    assert!(totals[0][2] <= 32 * 1024, "dense loss at opt-level z within 32 KiB: {} B", totals[0][2]);
+    assert!(totals[2][2] <= 448 * 1024, "all functions at opt-level z within 448 KiB: {} B", totals[2][2]);
 }
 
 #[test]

@@ -19,9 +19,7 @@
 //! baseline SSE2 build (see `MAX_ULP`, the budget the test enforces). Outputs in `(-87.68, -87.33)` are
 //! subnormal and carry the subnormal spacing only; below that they flush to 0.
 
-use wide::{f32x8, i32x8};
-#[cfg(target_feature = "avx512f")]
-use wide::{f32x16, i32x16};
+use super::isa::F32s;
 
 /// Inputs at or below this give exactly `0`.
 pub(crate) const LO: f32 = -88.0;
@@ -48,46 +46,29 @@ const C4: f32 = f32::from_bits(0x3d2aac11); // 0.04166800156235695
 const C5: f32 = f32::from_bits(0x3c0933c1); // 0.00837415549904108
 const C6: f32 = f32::from_bits(0x3ab57398); // 0.0013843653723597527
 
-macro_rules! exp_lanes {
-    ($(#[$doc:meta])* $name:ident, $F:ident, $I:ident) => {
-        $(#[$doc])*
-        #[inline(always)]
-        pub(crate) fn $name(x: $F) -> $F {
-            let x = x.fast_clamp($F::splat(LO), $F::splat(HI));
-            let t = x.mul_add($F::splat(LOG2E), $F::splat(MAGIC));
-            let n = t - $F::splat(MAGIC);
-            let r = n.mul_neg_add($F::splat(LN2_HI), x);
-            let r = n.mul_neg_add($F::splat(LN2_LO), r);
-            let p = $F::splat(C6)
-                .mul_add(r, $F::splat(C5))
-                .mul_add(r, $F::splat(C4))
-                .mul_add(r, $F::splat(C3))
-                .mul_add(r, $F::splat(C2))
-                .mul_add(r, $F::splat(C1))
-                .mul_add(r, $F::ONE);
-            let bits: $I = wide::bytemuck::cast(t);
-            let scale: $F = wide::bytemuck::cast(bits << 23u32);
-            p * scale
-        }
-    };
+/// `e^x` on every lane (see the module documentation for range and
+/// accuracy); the same algorithm for every instruction set.
+#[inline(always)]
+pub(crate) fn exp<V: F32s<N>, const N: usize>(x: V) -> V {
+    // The constant first: x86's max and min return their second operand
+    // when one is NaN, so a NaN input stays NaN.
+    let x = V::splat(HI).fast_min(V::splat(LO).fast_max(x));
+    let t = x.mul_add(V::splat(LOG2E), V::splat(MAGIC));
+    let n = t - V::splat(MAGIC);
+    let r = n.mul_neg_add(V::splat(LN2_HI), x);
+    let r = n.mul_neg_add(V::splat(LN2_LO), r);
+    let p = V::splat(C6)
+        .mul_add(r, V::splat(C5))
+        .mul_add(r, V::splat(C4))
+        .mul_add(r, V::splat(C3))
+        .mul_add(r, V::splat(C2))
+        .mul_add(r, V::splat(C1))
+        .mul_add(r, V::one());
+    p * t.shl23()
 }
 
-exp_lanes!(
-    #[cfg_attr(target_feature = "avx512f", allow(dead_code))]
-    /// `e^x` on eight lanes (see the module documentation for range and accuracy).
-    exp,
-    f32x8,
-    i32x8
-);
-#[cfg(target_feature = "avx512f")]
-exp_lanes!(
-    /// `e^x` on sixteen lanes (one AVX-512 register, two AVX2 ones): the same
-    /// code and results as [`exp`].
-    exp16, f32x16, i32x16
-);
-
-/// [`exp`] of one value (for the accuracy tests).
+/// [`exp`] of one value, on `wide`'s eight lanes (for the accuracy tests).
 #[cfg(test)]
 pub(crate) fn exp_scalar(x: f32) -> f32 {
-    exp(f32x8::splat(x)).to_array()[0]
+    exp::<wide::f32x8, 8>(wide::f32x8::splat(x)).to_array()[0]
 }

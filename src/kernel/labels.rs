@@ -2,18 +2,16 @@
 
 use wide::{u8x16, u8x32};
 
-use super::lanes::STEP;
-
 const IGNORE: u8 = crate::IGNORE;
 
 /// Where a row's labels come from, a step at a time: a dense label slice,
 /// or the sorted positive indices of a sparse row (every other cell is a
 /// negative). Cloned to walk a row a second time.
 pub(crate) trait Labels: Clone {
-    /// The labels of the next `STEP` cells.
-    fn step(&mut self) -> [u8; STEP];
-    /// The labels of the last `n < STEP` cells, padded with ignored lanes.
-    fn tail(&mut self, n: usize) -> [u8; STEP];
+    /// The labels of the next `N` cells.
+    fn step<const N: usize>(&mut self) -> [u8; N];
+    /// The labels of the last `n < N` cells, padded with ignored lanes.
+    fn tail<const N: usize>(&mut self, n: usize) -> [u8; N];
     /// What the `n` cells not yet walked hold (used where the exp loop does
     /// not gather it, see `FACTS_IN_LOOP`).
     fn facts(&self, n: usize) -> Facts;
@@ -62,7 +60,7 @@ impl Facts {
     /// the slice's last 32 bytes (seen twice: harmless for an OR); only a
     /// slice shorter than 32 is padded.
     #[inline(always)]
-    fn of(labels: &[u8]) -> Facts {
+    pub(crate) fn of(labels: &[u8]) -> Facts {
         let mut seen = u8x32::ZERO;
         let mut add = |c: &[u8; 32]| {
             seen |= classify!(u8x32, u8x32::new(*c));
@@ -100,29 +98,30 @@ impl Facts {
 #[derive(Clone)]
 pub(crate) struct Dense<'a> {
     all: &'a [u8],
-    chunks: core::slice::Iter<'a, [u8; STEP]>,
-    rest: &'a [u8],
+    at: usize,
 }
 
 impl<'a> Dense<'a> {
     pub(crate) fn new(labels: &'a [u8]) -> Self {
-        let (chunks, rest) = labels.as_chunks::<STEP>();
-        Dense { all: labels, chunks: chunks.iter(), rest }
+        Dense { all: labels, at: 0 }
     }
 }
 
 impl Labels for Dense<'_> {
     #[inline(always)]
-    fn step(&mut self) -> [u8; STEP] {
-        self.chunks.next().copied().unwrap_or([IGNORE; STEP])
+    fn step<const N: usize>(&mut self) -> [u8; N] {
+        let l = self.all.get(self.at..).and_then(|r| r.first_chunk::<N>()).copied().unwrap_or([IGNORE; N]);
+        self.at += N;
+        l
     }
 
     #[inline(always)]
-    fn tail(&mut self, _n: usize) -> [u8; STEP] {
-        let mut ls = [IGNORE; STEP];
-        for (d, s) in ls.iter_mut().zip(self.rest) {
+    fn tail<const N: usize>(&mut self, n: usize) -> [u8; N] {
+        let mut ls = [IGNORE; N];
+        for (d, s) in ls.iter_mut().zip(self.all.get(self.at..).unwrap_or(&[])) {
             *d = *s;
         }
+        self.at += n;
         ls
     }
 
@@ -148,8 +147,8 @@ impl<'a> Sparse<'a> {
     }
 
     #[inline(always)]
-    fn fill(&mut self, n: usize) -> [u8; STEP] {
-        let mut ls = [IGNORE; STEP];
+    fn fill<const N: usize>(&mut self, n: usize) -> [u8; N] {
+        let mut ls = [IGNORE; N];
         for l in ls.iter_mut().take(n) {
             *l = 0;
         }
@@ -171,13 +170,13 @@ impl<'a> Sparse<'a> {
 
 impl Labels for Sparse<'_> {
     #[inline(always)]
-    fn step(&mut self) -> [u8; STEP] {
-        self.fill(STEP)
+    fn step<const N: usize>(&mut self) -> [u8; N] {
+        self.fill::<N>(N)
     }
 
     #[inline(always)]
-    fn tail(&mut self, n: usize) -> [u8; STEP] {
-        self.fill(n)
+    fn tail<const N: usize>(&mut self, n: usize) -> [u8; N] {
+        self.fill::<N>(n)
     }
 
     /// Validated indices: a positive for each index in the `n` cells, a

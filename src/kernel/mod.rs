@@ -39,19 +39,26 @@
 //! Row tails (`len % 16` logits) go through the same vector code, padded with
 //! ignored lanes, so a logit's term never depends on where its row starts.
 
+#[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
+mod avx2;
+#[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
+mod avx512;
+mod dispatch;
 pub(crate) mod exp;
 #[macro_use]
 mod labels;
-mod lanes;
+mod isa;
 mod maxima;
 mod soft;
 mod sums;
 
 use core::ops::Range;
 
+pub(crate) use dispatch::{Job, run};
+pub use dispatch::{Level, force_level, level};
+pub(crate) use isa::{F32s, Isa};
 use labels::Facts;
 pub(crate) use labels::{Dense, Labels, Sparse};
-use lanes::{STEP, V, pad};
 use maxima::maxima;
 pub(crate) use soft::{soft_row_loss, soft_row_loss_grad, soft_row_loss_grad_in_place};
 use sums::{BLOCK_STEPS, Pass, Shifts, Sums};
@@ -59,28 +66,38 @@ use sums::{BLOCK_STEPS, Pass, Shifts, Sums};
 use crate::Error;
 use crate::lse::Stream;
 
+// The row functions below are `inline(always)` on x86-64: the dispatcher runs
+// them inside `#[target_feature]` functions, and a function compiled on its
+// own would not have the features (its intrinsics would become calls).
+// Elsewhere they are shared between callers (smaller firmware).
+
 /// One exp pass without storing terms.
 /// Inlined into each pass: an out-of-line call per GlobalPointer line (with
 /// the accumulators copied in and out) cost 10% on short rows.
 #[inline(always)]
-fn sums<const SHIFTED: bool>(sums: &mut Sums, logits: &[f32], mut labels: impl Labels, shifts: Shifts) {
+fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
+    sums: &mut Sums<S, N>,
+    logits: &[f32],
+    mut labels: impl Labels,
+    shifts: Shifts,
+) {
     // A local copy keeps the accumulators in registers, not behind `sums`.
     let mut acc = *sums;
-    let (xc, xt) = logits.as_chunks::<STEP>();
+    let (xc, xt) = logits.as_chunks::<N>();
     // Whole blocks as fixed-size arrays: the compiler unrolls them.
     let (blocks, rest) = xc.as_chunks::<BLOCK_STEPS>();
     for block in blocks {
         for x in block {
-            acc.step::<SHIFTED>(x, &labels.step(), shifts);
+            acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts);
         }
         acc.count_steps(BLOCK_STEPS);
     }
     for x in rest {
-        acc.step::<SHIFTED>(x, &labels.step(), shifts);
+        acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts);
     }
     acc.count_steps(rest.len());
     if !xt.is_empty() {
-        acc.step::<SHIFTED>(&pad(xt), &labels.tail(xt.len()), shifts);
+        acc.step::<SHIFTED>(&pad::<N>(xt), &labels.tail::<N>(xt.len()), shifts);
         acc.count_steps(1);
     }
     *sums = acc;
@@ -88,16 +105,16 @@ fn sums<const SHIFTED: bool>(sums: &mut Sums, logits: &[f32], mut labels: impl L
 
 /// One exp pass that stores the signed terms in `grad`.
 #[inline(always)]
-fn sums_store<const SHIFTED: bool>(
-    sums: &mut Sums,
+fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
+    sums: &mut Sums<S, N>,
     logits: &[f32],
     mut labels: impl Labels,
     shifts: Shifts,
     grad: &mut [f32],
 ) {
     let mut acc = *sums;
-    let (xc, xt) = logits.as_chunks::<STEP>();
-    let (gc, gt) = grad.as_chunks_mut::<STEP>();
+    let (xc, xt) = logits.as_chunks::<N>();
+    let (gc, gt) = grad.as_chunks_mut::<N>();
     // Blocks by index, not by zipping `chunks`: the zipped chunk iterators
     // kept a division-by-zero panic path at opt-level z.
     let mut start = 0;
@@ -105,14 +122,14 @@ fn sums_store<const SHIFTED: bool>(
         let end = (start + BLOCK_STEPS).min(xc.len());
         if let (Some(xb), Some(gb)) = (xc.get(start..end), gc.get_mut(start..end)) {
             for (x, g) in xb.iter().zip(gb) {
-                *g = acc.step::<SHIFTED>(x, &labels.step(), shifts);
+                *g = acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts);
             }
         }
         acc.count_steps(end - start);
         start = end;
     }
     if !xt.is_empty() {
-        let out = acc.step::<SHIFTED>(&pad(xt), &labels.tail(xt.len()), shifts);
+        let out = acc.step::<SHIFTED>(&pad::<N>(xt), &labels.tail::<N>(xt.len()), shifts);
         acc.count_steps(1);
         for (d, s) in gt.iter_mut().zip(out) {
             *d = s;
@@ -123,17 +140,22 @@ fn sums_store<const SHIFTED: bool>(
 
 /// The shifted exp pass over logits that it overwrites with the signed terms.
 #[inline(always)]
-fn sums_in_place(sums: &mut Sums, buf: &mut [f32], mut labels: impl Labels, shifts: Shifts) {
+fn sums_in_place<S: Isa<N>, const N: usize>(
+    sums: &mut Sums<S, N>,
+    buf: &mut [f32],
+    mut labels: impl Labels,
+    shifts: Shifts,
+) {
     let mut acc = *sums;
-    let (bc, bt) = buf.as_chunks_mut::<STEP>();
+    let (bc, bt) = buf.as_chunks_mut::<N>();
     for block in bc.chunks_mut(BLOCK_STEPS) {
         for b in block.iter_mut() {
-            *b = acc.step::<true>(b, &labels.step(), shifts);
+            *b = acc.step::<true>(b, &labels.step::<N>(), shifts);
         }
         acc.count_steps(block.len());
     }
     if !bt.is_empty() {
-        let out = acc.step::<true>(&pad(bt), &labels.tail(bt.len()), shifts);
+        let out = acc.step::<true>(&pad::<N>(bt), &labels.tail::<N>(bt.len()), shifts);
         acc.count_steps(1);
         for (d, s) in bt.iter_mut().zip(out) {
             *d = s;
@@ -173,15 +195,19 @@ impl<L: Labels> Segments for Whole<L> {
 
 /// One exp pass over every segment into one accumulator.
 #[inline(always)]
-fn pass<const SHIFTED: bool>(row: &[f32], segs: &impl Segments, shifts: Shifts) -> Result<Pass, Error> {
-    let mut acc = Sums::new();
+fn pass<S: Isa<N>, const N: usize, const SHIFTED: bool>(
+    row: &[f32],
+    segs: &impl Segments,
+    shifts: Shifts,
+) -> Result<Pass, Error> {
+    let mut acc = Sums::<S, N>::new();
     let mut facts = Facts::NONE;
     for (r, l) in segs.segments() {
         let x = row.get(r).ok_or(Error::Shape)?;
-        if !lanes::FACTS_IN_LOOP {
+        if !S::FACTS_IN_LOOP {
             facts = facts.and(l.facts(x.len()));
         }
-        sums::<SHIFTED>(&mut acc, x, l, shifts);
+        sums::<S, N, SHIFTED>(&mut acc, x, l, shifts);
     }
     Ok(acc.finish(facts))
 }
@@ -190,23 +216,23 @@ fn pass<const SHIFTED: bool>(row: &[f32], segs: &impl Segments, shifts: Shifts) 
 /// zeroing the cells between and after the segments as it goes (while they
 /// are in cache), so that every cell of `grad` is written.
 #[inline(always)]
-fn pass_store<const SHIFTED: bool>(
+fn pass_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
     row: &[f32],
     segs: &impl Segments,
     shifts: Shifts,
     grad: &mut [f32],
 ) -> Result<Pass, Error> {
-    let mut acc = Sums::new();
+    let mut acc = Sums::<S, N>::new();
     let mut facts = Facts::NONE;
     let mut done = 0;
     for (r, l) in segs.segments() {
         zero(grad, done..r.start);
         done = r.end;
         let x = row.get(r.clone()).ok_or(Error::Shape)?;
-        if !lanes::FACTS_IN_LOOP {
+        if !S::FACTS_IN_LOOP {
             facts = facts.and(l.facts(x.len()));
         }
-        sums_store::<SHIFTED>(&mut acc, x, l, shifts, grad.get_mut(r).ok_or(Error::Shape)?);
+        sums_store::<S, N, SHIFTED>(&mut acc, x, l, shifts, grad.get_mut(r).ok_or(Error::Shape)?);
     }
     zero(grad, done..grad.len());
     Ok(acc.finish(facts))
@@ -220,85 +246,103 @@ fn zero(buf: &mut [f32], range: Range<usize>) {
 }
 
 /// The maxima of a row's two groups over all its segments (validating).
-fn row_maxima(row: &[f32], segs: &impl Segments) -> Result<(f32, f32), Error> {
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+fn row_maxima<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<(f32, f32), Error> {
     let (mut mn, mut mp) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
     for (r, l) in segs.segments() {
-        let (a, b) = maxima(row.get(r).ok_or(Error::Shape)?, l)?;
+        let (a, b) = maxima::<S, N>(row.get(r).ok_or(Error::Shape)?, l)?;
         (mn, mp) = (mn.max(a), mp.max(b));
     }
     Ok((mn, mp))
 }
 
 /// The loss state of a row made of segments (for the streaming API).
-pub(crate) fn segments_state(row: &[f32], segs: &impl Segments) -> Result<Stream, Error> {
-    let fast = pass::<false>(row, segs, Shifts::new(0.0, 0.0))?;
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn segments_state<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<Stream, Error> {
+    let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
     if fast.fast_ok() {
         return Ok(fast.fast_state());
     }
-    let (mn, mp) = row_maxima(row, segs)?;
-    Ok(pass::<true>(row, segs, Shifts::new(mn, mp))?.state(mn, mp))
+    let (mn, mp) = row_maxima::<S, N>(row, segs)?;
+    Ok(pass::<S, N, true>(row, segs, Shifts::new(mn, mp))?.state(mn, mp))
 }
 
 /// The loss of a row made of segments. Only an `f32` comes back (a 16-byte
 /// state returned through memory cost a store-forwarding stall on short
 /// rows), and the fast path finishes from its `f64` sums directly.
-pub(crate) fn segments_loss(row: &[f32], segs: &impl Segments) -> Result<f64, Error> {
-    let fast = pass::<false>(row, segs, Shifts::new(0.0, 0.0))?;
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn segments_loss<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<f64, Error> {
+    let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
     if fast.fast_ok() {
         return Ok(fast.fast_loss());
     }
-    let (mn, mp) = row_maxima(row, segs)?;
-    Ok(pass::<true>(row, segs, Shifts::new(mn, mp))?.state(mn, mp).loss_f64())
+    let (mn, mp) = row_maxima::<S, N>(row, segs)?;
+    Ok(pass::<S, N, true>(row, segs, Shifts::new(mn, mp))?.state(mn, mp).loss_f64())
 }
 
 /// [`scale_terms`] over the segments of a row only.
 #[inline(always)]
-fn scale_segments(grad: &mut [f32], segs: &impl Segments, state: Stream, scale: f32) -> Result<(), Error> {
+fn scale_segments<S: Isa<N>, const N: usize>(
+    grad: &mut [f32],
+    segs: &impl Segments,
+    state: Stream,
+    scale: f32,
+) -> Result<(), Error> {
     let (fneg, fpos) = (state.neg.grad_factor(scale), state.pos.grad_factor(scale));
     for (r, _) in segs.segments() {
-        scale_terms(grad.get_mut(r).ok_or(Error::Shape)?, fneg, fpos);
+        scale_terms::<S, N>(grad.get_mut(r).ok_or(Error::Shape)?, fneg, fpos);
     }
     Ok(())
 }
 
 /// The loss of a row made of segments and its gradient (times `scale`);
 /// `grad` is as long as `row`, and is 0 outside the segments.
-pub(crate) fn segments_loss_grad(
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn segments_loss_grad<S: Isa<N>, const N: usize>(
     row: &[f32],
     segs: &impl Segments,
     scale: f32,
     grad: &mut [f32],
 ) -> Result<f64, Error> {
-    let fast = pass_store::<false>(row, segs, Shifts::new(0.0, 0.0), grad)?;
+    let fast = pass_store::<S, N, false>(row, segs, Shifts::new(0.0, 0.0), grad)?;
     if fast.fast_ok() {
-        scale_segments(grad, segs, fast.fast_state(), scale)?;
+        scale_segments::<S, N>(grad, segs, fast.fast_state(), scale)?;
         return Ok(fast.fast_loss());
     }
-    let (mn, mp) = row_maxima(row, segs)?;
-    let state = pass_store::<true>(row, segs, Shifts::new(mn, mp), grad)?.state(mn, mp);
-    scale_segments(grad, segs, state, scale)?;
+    let (mn, mp) = row_maxima::<S, N>(row, segs)?;
+    let state = pass_store::<S, N, true>(row, segs, Shifts::new(mn, mp), grad)?.state(mn, mp);
+    scale_segments::<S, N>(grad, segs, state, scale)?;
     Ok(state.loss_f64())
 }
 
 /// [`segments_loss_grad`] with the gradient written over the logits (always the
 /// shifted path: the logits are gone once written over); returns the loss.
-pub(crate) fn segments_loss_grad_in_place(buf: &mut [f32], segs: &impl Segments, scale: f32) -> Result<f64, Error> {
-    let (mn, mp) = row_maxima(buf, segs)?;
-    let state = pass_in_place(buf, segs, Shifts::new(mn, mp))?.state(mn, mp);
-    scale_segments(buf, segs, state, scale)?;
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn segments_loss_grad_in_place<S: Isa<N>, const N: usize>(
+    buf: &mut [f32],
+    segs: &impl Segments,
+    scale: f32,
+) -> Result<f64, Error> {
+    let (mn, mp) = row_maxima::<S, N>(buf, segs)?;
+    let state = pass_in_place::<S, N>(buf, segs, Shifts::new(mn, mp))?.state(mn, mp);
+    scale_segments::<S, N>(buf, segs, state, scale)?;
     Ok(state.loss_f64())
 }
 
 /// The shifted exp pass over every segment, writing the signed terms over
 /// the logits and zeroing the cells outside the segments.
 #[inline(always)]
-fn pass_in_place(buf: &mut [f32], segs: &impl Segments, shifts: Shifts) -> Result<Pass, Error> {
-    let mut acc = Sums::new();
+fn pass_in_place<S: Isa<N>, const N: usize>(
+    buf: &mut [f32],
+    segs: &impl Segments,
+    shifts: Shifts,
+) -> Result<Pass, Error> {
+    let mut acc = Sums::<S, N>::new();
     let mut done = 0;
     for (r, l) in segs.segments() {
         zero(buf, done..r.start);
         done = r.end;
-        sums_in_place(&mut acc, buf.get_mut(r).ok_or(Error::Shape)?, l, shifts);
+        sums_in_place::<S, N>(&mut acc, buf.get_mut(r).ok_or(Error::Shape)?, l, shifts);
     }
     zero(buf, done..buf.len());
     Ok(acc.finish(Facts::NONE))
@@ -315,68 +359,75 @@ fn frame_shifts(state: Stream) -> Shifts {
 /// one is a part of. Each term is `e^{v - shift}` in the state's frame times
 /// the state's factor, so a shard's gradient is the one the whole row would
 /// give its cells. Validates the row (labels, finiteness) first.
-pub(crate) fn segments_grad_in_frame(
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn segments_grad_in_frame<S: Isa<N>, const N: usize>(
     row: &[f32],
     segs: &impl Segments,
     state: Stream,
     scale: f32,
     grad: &mut [f32],
 ) -> Result<(), Error> {
-    row_maxima(row, segs)?;
-    pass_store::<true>(row, segs, frame_shifts(state), grad)?;
-    scale_segments(grad, segs, state, scale)
+    row_maxima::<S, N>(row, segs)?;
+    pass_store::<S, N, true>(row, segs, frame_shifts(state), grad)?;
+    scale_segments::<S, N>(grad, segs, state, scale)
 }
 
 /// [`segments_grad_in_frame`] with the gradient written over the logits.
-pub(crate) fn segments_grad_in_frame_in_place(
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn segments_grad_in_frame_in_place<S: Isa<N>, const N: usize>(
     buf: &mut [f32],
     segs: &impl Segments,
     state: Stream,
     scale: f32,
 ) -> Result<(), Error> {
-    row_maxima(buf, segs)?;
-    pass_in_place(buf, segs, frame_shifts(state))?;
-    scale_segments(buf, segs, state, scale)
+    row_maxima::<S, N>(buf, segs)?;
+    pass_in_place::<S, N>(buf, segs, frame_shifts(state))?;
+    scale_segments::<S, N>(buf, segs, state, scale)
 }
 
 /// The gradient of one row in the frame of `state` (see [`segments_grad_in_frame`]).
-pub(crate) fn row_grad_in_frame(
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn row_grad_in_frame<S: Isa<N>, const N: usize>(
     logits: &[f32],
     labels: impl Labels,
     state: Stream,
     scale: f32,
     grad: &mut [f32],
 ) -> Result<(), Error> {
-    segments_grad_in_frame(logits, &Whole(logits.len(), labels), state, scale, grad)
+    segments_grad_in_frame::<S, N>(logits, &Whole(logits.len(), labels), state, scale, grad)
 }
 
 /// [`row_grad_in_frame`] with the gradient written over the logits.
-pub(crate) fn row_grad_in_frame_in_place(
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn row_grad_in_frame_in_place<S: Isa<N>, const N: usize>(
     buf: &mut [f32],
     labels: impl Labels,
     state: Stream,
     scale: f32,
 ) -> Result<(), Error> {
-    segments_grad_in_frame_in_place(buf, &Whole(buf.len(), labels), state, scale)
+    segments_grad_in_frame_in_place::<S, N>(buf, &Whole(buf.len(), labels), state, scale)
 }
 
 /// The loss state of one row (`logits.len()` cells), for the streaming API.
-pub(crate) fn row_state(logits: &[f32], labels: impl Labels) -> Result<Stream, Error> {
-    segments_state(logits, &Whole(logits.len(), labels))
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn row_state<S: Isa<N>, const N: usize>(logits: &[f32], labels: impl Labels) -> Result<Stream, Error> {
+    segments_state::<S, N>(logits, &Whole(logits.len(), labels))
 }
 
 /// The loss of one row.
-pub(crate) fn row_loss(logits: &[f32], labels: impl Labels) -> Result<f64, Error> {
-    segments_loss(logits, &Whole(logits.len(), labels))
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn row_loss<S: Isa<N>, const N: usize>(logits: &[f32], labels: impl Labels) -> Result<f64, Error> {
+    segments_loss::<S, N>(logits, &Whole(logits.len(), labels))
 }
 
 /// Multiplies the stored signed terms by their group's factor.
-pub(crate) fn scale_terms(grad: &mut [f32], neg_factor: f32, pos_factor: f32) {
-    let (gc, gt) = grad.as_chunks_mut::<STEP>();
-    let (fn_, fp) = (V::splat(neg_factor), V::splat(pos_factor));
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn scale_terms<S: Isa<N>, const N: usize>(grad: &mut [f32], neg_factor: f32, pos_factor: f32) {
+    let (gc, gt) = grad.as_chunks_mut::<N>();
+    let (fn_, fp) = (S::V::splat(neg_factor), S::V::splat(pos_factor));
     for g in gc {
-        let v = lanes::load(g);
-        *g = (v * v.simd_lt(V::ZERO).select(fp, fn_)).to_array();
+        let v = S::V::load(g);
+        *g = (v * v.simd_lt(S::V::zero()).select(fp, fn_)).to_array();
     }
     for g in gt {
         *g *= if *g < 0.0 { pos_factor } else { neg_factor };
@@ -385,11 +436,38 @@ pub(crate) fn scale_terms(grad: &mut [f32], neg_factor: f32, pos_factor: f32) {
 
 /// The loss of one row and its gradient (times `scale`); `grad` is as long
 /// as `logits`.
-pub(crate) fn row_loss_grad(logits: &[f32], labels: impl Labels, scale: f32, grad: &mut [f32]) -> Result<f64, Error> {
-    segments_loss_grad(logits, &Whole(logits.len(), labels), scale, grad)
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn row_loss_grad<S: Isa<N>, const N: usize>(
+    logits: &[f32],
+    labels: impl Labels,
+    scale: f32,
+    grad: &mut [f32],
+) -> Result<f64, Error> {
+    segments_loss_grad::<S, N>(logits, &Whole(logits.len(), labels), scale, grad)
 }
 
 /// [`row_loss_grad`] with the gradient written over the logits.
-pub(crate) fn row_loss_grad_in_place(buf: &mut [f32], labels: impl Labels, scale: f32) -> Result<f64, Error> {
-    segments_loss_grad_in_place(buf, &Whole(buf.len(), labels), scale)
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn row_loss_grad_in_place<S: Isa<N>, const N: usize>(
+    buf: &mut [f32],
+    labels: impl Labels,
+    scale: f32,
+) -> Result<f64, Error> {
+    segments_loss_grad_in_place::<S, N>(buf, &Whole(buf.len(), labels), scale)
+}
+
+/// Pads a tail of fewer than `N` logits with zeros.
+#[inline(always)]
+pub(crate) fn pad<const N: usize>(x: &[f32]) -> [f32; N] {
+    let mut xs = [0.0f32; N];
+    for (d, s) in xs.iter_mut().zip(x) {
+        *d = *s;
+    }
+    xs
+}
+
+/// The largest lane.
+#[inline(always)]
+pub(crate) fn lane_max<V: F32s<N>, const N: usize>(v: V) -> f32 {
+    v.to_array().into_iter().fold(f32::NEG_INFINITY, f32::max)
 }

@@ -25,9 +25,11 @@
 //! * The gradient `(1 - t) e^{s} / (1 + Σ_neg) - t e^{-s} / (1 + Σ_pos)` is
 //!   computed in a second pass from the row's state (two exps per cell).
 
+use super::exp::exp;
+use super::isa::{F32s, Isa};
 use super::labels::Facts;
-use super::lanes::{self, I, STEP, V, exp, lane_max, pad};
 use super::sums::{Pass, Shifts, Sums};
+use super::{lane_max, pad};
 use crate::Error;
 use crate::lse::{Lse, Stream};
 
@@ -37,49 +39,63 @@ const FAST_LOGIT: f32 = 80.0;
 
 /// One step's logits and weights `(1 - t, t)`, and the lanes that hold cells.
 #[derive(Clone, Copy)]
-struct Cells {
+struct Cells<V, const N: usize> {
     s: V,
     t: V,
     valid: V,
 }
 
-impl Cells {
+impl<V: F32s<N>, const N: usize> Cells<V, N> {
     /// A last partial step of fewer than `STEP` cells, padded.
     #[inline(always)]
-    fn tail(x: &[f32], t: &[f32]) -> Cells {
-        let mut valid = [0.0f32; STEP];
+    fn tail(x: &[f32], t: &[f32]) -> Self {
+        let mut valid = [0.0f32; N];
         valid.iter_mut().take(x.len()).for_each(|v| *v = f32::from_bits(u32::MAX));
-        Cells { s: lanes::load(&pad(x)), t: lanes::load(&pad(t)), valid: lanes::load(&valid) }
+        Cells { s: V::load(&pad(x)), t: V::load(&pad(t)), valid: V::load(&valid) }
     }
 
     #[inline(always)]
     fn weights(self) -> (V, V) {
-        ((V::ONE - self.t) & self.valid, self.t & self.valid)
+        ((V::one() - self.t) & self.valid, self.t & self.valid)
     }
 }
 
-/// Calls `f` on each step of a row (a partial last step padded, its padding
-/// lanes not `valid`).
-#[inline(always)]
-fn steps(logits: &[f32], targets: &[f32], mut f: impl FnMut(Cells)) {
-    let all = V::splat(f32::from_bits(u32::MAX));
-    let (xc, xt) = logits.as_chunks::<STEP>();
-    let (tc, tt) = targets.as_chunks::<STEP>();
-    for (x, t) in xc.iter().zip(tc) {
-        f(Cells { s: lanes::load(x), t: lanes::load(t), valid: all });
+/// The steps of a row (a partial last step padded, its padding lanes not
+/// `valid`). An iterator, not a callback: a closure is compiled on its own,
+/// without the dispatcher's target features.
+struct Steps<'a, V, const N: usize> {
+    x: core::slice::Iter<'a, [f32; N]>,
+    t: core::slice::Iter<'a, [f32; N]>,
+    tail: Option<(&'a [f32], &'a [f32])>,
+    all: V,
+}
+
+impl<'a, V: F32s<N>, const N: usize> Steps<'a, V, N> {
+    #[inline(always)]
+    fn new(logits: &'a [f32], targets: &'a [f32]) -> Self {
+        let (xc, xt) = logits.as_chunks::<N>();
+        let (tc, tt) = targets.as_chunks::<N>();
+        let tail = if xt.is_empty() { None } else { Some((xt, tt)) };
+        Steps { x: xc.iter(), t: tc.iter(), tail, all: V::splat(f32::from_bits(u32::MAX)) }
     }
-    if !xt.is_empty() {
-        f(Cells::tail(xt, tt));
+}
+
+impl<V: F32s<N>, const N: usize> Iterator for Steps<'_, V, N> {
+    type Item = Cells<V, N>;
+    #[inline(always)]
+    fn next(&mut self) -> Option<Cells<V, N>> {
+        match (self.x.next(), self.t.next()) {
+            (Some(x), Some(t)) => Some(Cells { s: V::load(x), t: V::load(t), valid: self.all }),
+            _ => self.tail.take().map(|(x, t)| Cells::tail(x, t)),
+        }
     }
 }
 
 /// `⌊log2 w⌋·ln 2` from the exponent bits of `w > 0` (a lower bound of
 /// `log w` within `ln 2`; for subnormal `w`, `-127·ln 2`).
 #[inline(always)]
-fn log_weight(w: V) -> V {
-    let bits: I = wide::bytemuck::cast(w);
-    let e: I = (bits >> 23) - I::splat(127);
-    e.round_float() * V::splat(core::f32::consts::LN_2)
+fn log_weight<V: F32s<N>, const N: usize>(w: V) -> V {
+    w.exponent() * V::splat(core::f32::consts::LN_2)
 }
 
 /// What the fast pass found besides its sums.
@@ -92,37 +108,41 @@ struct Fast {
 }
 
 /// The unshifted pass (also validates the targets and logits).
-fn fast_pass(logits: &[f32], targets: &[f32]) -> Fast {
-    let mut acc = Sums::new();
-    let (mut ok, mut big, mut poison) = (V::splat(f32::from_bits(u32::MAX)), V::ZERO, V::ZERO);
-    let (mut wn_max, mut wp_max) = (V::ZERO, V::ZERO);
-    steps(logits, targets, |c| {
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+fn fast_pass<S: Isa<N>, const N: usize>(logits: &[f32], targets: &[f32]) -> Fast {
+    let mut acc = Sums::<S, N>::new();
+    let (mut ok, mut big, mut poison) = (S::V::splat(f32::from_bits(u32::MAX)), S::V::zero(), S::V::zero());
+    let (mut wn_max, mut wp_max) = (S::V::zero(), S::V::zero());
+    for c in Steps::<S::V, N>::new(logits, targets) {
         let (wn, wp) = c.weights();
         // NaN fails both comparisons.
-        ok &= (c.t.simd_ge(V::ZERO) & c.t.simd_le(V::ONE)) | !c.valid;
+        ok = ok
+            & ((c.t.simd_ge(S::V::zero()) & c.t.simd_le(S::V::one()))
+                | (c.valid ^ S::V::splat(f32::from_bits(u32::MAX))));
         wn_max = wn_max.fast_max(wn);
         wp_max = wp_max.fast_max(wp);
-        big |= c.s.abs().simd_gt(V::splat(FAST_LOGIT)) & c.valid;
-        poison += (c.s * V::ZERO) & c.valid;
+        big = big | (c.s.abs().simd_gt(S::V::splat(FAST_LOGIT)) & c.valid);
+        poison += (c.s * S::V::zero()) & c.valid;
         let en = exp(c.s);
-        let ep = (V::ONE / en).fast_min(V::splat(f32::MAX));
+        let ep = (S::V::one() / en).fast_min(S::V::splat(f32::MAX));
         acc.add(wn * en, wp * ep);
         acc.count_steps(1);
-    });
+    }
     let facts = Facts { has_neg: lane_max(wn_max) > 0.0, has_pos: lane_max(wp_max) > 0.0, valid: ok.all() };
     Fast { pass: acc.finish_with(facts), big: big.any(), poisoned: poison.reduce_add() != 0.0 }
 }
 
 /// The shifts of the weighted groups: the max of `±s + log w` over the cells
 /// of positive weight (`-inf` for a group without any).
-fn shifts(logits: &[f32], targets: &[f32]) -> (f32, f32) {
-    let neg_inf = V::splat(f32::NEG_INFINITY);
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+fn shifts<S: Isa<N>, const N: usize>(logits: &[f32], targets: &[f32]) -> (f32, f32) {
+    let neg_inf = S::V::splat(f32::NEG_INFINITY);
     let (mut mn, mut mp) = (neg_inf, neg_inf);
-    steps(logits, targets, |c| {
+    for c in Steps::<S::V, N>::new(logits, targets) {
         let (wn, wp) = c.weights();
-        mn = mn.fast_max(wn.simd_gt(V::ZERO).select(c.s + log_weight(wn), neg_inf));
-        mp = mp.fast_max(wp.simd_gt(V::ZERO).select(log_weight(wp) - c.s, neg_inf));
-    });
+        mn = mn.fast_max(wn.simd_gt(S::V::zero()).select(c.s + log_weight(wn), neg_inf));
+        mp = mp.fast_max(wp.simd_gt(S::V::zero()).select(log_weight(wp) - c.s, neg_inf));
+    }
     (lane_max(mn), lane_max(mp))
 }
 
@@ -132,23 +152,25 @@ fn frame(m: f32) -> f32 {
 }
 
 /// The shifted pass (on validated input).
-fn shifted_pass(logits: &[f32], targets: &[f32], neg: f32, pos: f32) -> Stream {
-    let mut acc = Sums::new();
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+fn shifted_pass<S: Isa<N>, const N: usize>(logits: &[f32], targets: &[f32], neg: f32, pos: f32) -> Stream {
+    let mut acc = Sums::<S, N>::new();
     let sh = Shifts::new(frame(neg), frame(pos));
-    steps(logits, targets, |c| {
+    for c in Steps::<S::V, N>::new(logits, targets) {
         let (wn, wp) = c.weights();
-        acc.add(wn * exp(c.s - sh.neg), wp * exp(-c.s - sh.pos));
+        acc.add(wn * exp(c.s - S::V::splat(sh.neg)), wp * exp(-c.s - S::V::splat(sh.pos)));
         acc.count_steps(1);
-    });
+    }
     acc.finish_with(Facts::NONE).state(neg, pos)
 }
 
 /// The loss state of one row with soft targets.
-fn soft_row_state(logits: &[f32], targets: &[f32]) -> Result<Stream, Error> {
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+fn soft_row_state<S: Isa<N>, const N: usize>(logits: &[f32], targets: &[f32]) -> Result<Stream, Error> {
     if logits.len() != targets.len() {
         return Err(Error::Shape);
     }
-    let fast = fast_pass(logits, targets);
+    let fast = fast_pass::<S, N>(logits, targets);
     if !fast.pass.labels_ok() {
         return Err(Error::Label);
     }
@@ -158,24 +180,26 @@ fn soft_row_state(logits: &[f32], targets: &[f32]) -> Result<Stream, Error> {
     if fast.pass.fast_ok() && !fast.big {
         return Ok(fast.pass.fast_state());
     }
-    let (neg, pos) = shifts(logits, targets);
-    Ok(shifted_pass(logits, targets, neg, pos))
+    let (neg, pos) = shifts::<S, N>(logits, targets);
+    Ok(shifted_pass::<S, N>(logits, targets, neg, pos))
 }
 
 /// The loss of one row with soft targets.
-pub(crate) fn soft_row_loss(logits: &[f32], targets: &[f32]) -> Result<f64, Error> {
-    Ok(soft_row_state(logits, targets)?.loss_f64())
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn soft_row_loss<S: Isa<N>, const N: usize>(logits: &[f32], targets: &[f32]) -> Result<f64, Error> {
+    Ok(soft_row_state::<S, N>(logits, targets)?.loss_f64())
 }
 
 /// The gradient's constants for a row in the frame of its state.
 #[derive(Clone, Copy)]
-struct GradConsts {
+struct GradConsts<V, const N: usize> {
     shifts: Shifts,
     neg_factor: V,
     pos_factor: V,
 }
 
-impl GradConsts {
+impl<V: F32s<N>, const N: usize> GradConsts<V, N> {
+    #[inline(always)]
     fn new(st: Stream, scale: f32) -> Self {
         let shift = |l: Lse| if l.is_empty() { 0.0 } else { l.shift };
         GradConsts {
@@ -187,39 +211,50 @@ impl GradConsts {
 
     /// The gradient of one step's cells.
     #[inline(always)]
-    fn step(&self, c: Cells) -> [f32; STEP] {
+    fn step(&self, c: Cells<V, N>) -> [f32; N] {
         let (wn, wp) = c.weights();
-        let gn = wn * exp(c.s - self.shifts.neg) * self.neg_factor;
-        let gp = wp * exp(-c.s - self.shifts.pos) * self.pos_factor;
+        let gn = wn * exp(c.s - V::splat(self.shifts.neg)) * self.neg_factor;
+        let gp = wp * exp(-c.s - V::splat(self.shifts.pos)) * self.pos_factor;
         (gn - gp).to_array()
     }
 }
 
 /// The loss of one row and its gradient (times `scale`) into `grad`.
-pub(crate) fn soft_row_loss_grad(logits: &[f32], targets: &[f32], scale: f32, grad: &mut [f32]) -> Result<f64, Error> {
-    let st = soft_row_state(logits, targets)?;
-    let k = GradConsts::new(st, scale);
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn soft_row_loss_grad<S: Isa<N>, const N: usize>(
+    logits: &[f32],
+    targets: &[f32],
+    scale: f32,
+    grad: &mut [f32],
+) -> Result<f64, Error> {
+    let st = soft_row_state::<S, N>(logits, targets)?;
+    let k = GradConsts::<S::V, N>::new(st, scale);
     let mut rest = &mut grad[..];
-    steps(logits, targets, |c| {
+    for c in Steps::<S::V, N>::new(logits, targets) {
         let g = k.step(c);
-        let n = rest.len().min(STEP);
+        let n = rest.len().min(N);
         let (now, later) = core::mem::take(&mut rest).split_at_mut(n);
         now.iter_mut().zip(g).for_each(|(d, s)| *d = s);
         rest = later;
-    });
+    }
     Ok(st.loss_f64())
 }
 
 /// [`soft_row_loss_grad`] with the gradient written over the logits (each
 /// step's logits are loaded before its gradient goes over them).
-pub(crate) fn soft_row_loss_grad_in_place(buf: &mut [f32], targets: &[f32], scale: f32) -> Result<f64, Error> {
-    let st = soft_row_state(buf, targets)?;
-    let k = GradConsts::new(st, scale);
-    let all = V::splat(f32::from_bits(u32::MAX));
-    let (bc, bt) = buf.as_chunks_mut::<STEP>();
-    let (tc, tt) = targets.as_chunks::<STEP>();
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+pub(crate) fn soft_row_loss_grad_in_place<S: Isa<N>, const N: usize>(
+    buf: &mut [f32],
+    targets: &[f32],
+    scale: f32,
+) -> Result<f64, Error> {
+    let st = soft_row_state::<S, N>(buf, targets)?;
+    let k = GradConsts::<S::V, N>::new(st, scale);
+    let all = S::V::splat(f32::from_bits(u32::MAX));
+    let (bc, bt) = buf.as_chunks_mut::<N>();
+    let (tc, tt) = targets.as_chunks::<N>();
     for (b, t) in bc.iter_mut().zip(tc) {
-        *b = k.step(Cells { s: lanes::load(b), t: lanes::load(t), valid: all });
+        *b = k.step(Cells { s: S::V::load(b), t: S::V::load(t), valid: all });
     }
     if !bt.is_empty() {
         let g = k.step(Cells::tail(bt, tt));

@@ -4,8 +4,9 @@
 
 use wide::u8x16;
 
+use super::exp::exp;
+use super::isa::{F32s, Isa, Masks, see};
 use super::labels::Facts;
-use super::lanes::{self, STEP, V, exp, flip, total};
 use crate::lse::{Lse, Stream};
 
 /// Steps summed in `f32` before the lanes are added into the `f64` lanes
@@ -25,24 +26,30 @@ pub(crate) const FAST_MAX: f32 = 1.267_650_6e30;
 /// The per-group shifts of the shifted path.
 #[derive(Clone, Copy)]
 pub(crate) struct Shifts {
-    pub(crate) neg: V,
-    pub(crate) pos: V,
+    pub(crate) neg: f32,
+    pub(crate) pos: f32,
 }
 
 impl Shifts {
     pub(crate) fn new(neg: f32, pos: f32) -> Shifts {
-        Shifts { neg: V::splat(neg), pos: V::splat(pos) }
+        Shifts { neg, pos }
     }
+}
+
+/// `+s` for negatives, `-s` for positives (other lanes: anything).
+#[inline(always)]
+pub(crate) fn flip<V: F32s<N>, const N: usize>(s: V, m: Masks<V>) -> V {
+    s ^ (m.pos & V::splat(-0.0))
 }
 
 /// Running sums of one exp pass.
 #[derive(Clone, Copy)]
-pub(crate) struct Sums {
-    neg: V,
-    pos: V,
+pub(crate) struct Sums<S: Isa<N>, const N: usize> {
+    neg: S::V,
+    pos: S::V,
     /// The block sums so far, lane by lane in `f64`.
-    neg_total: total::Total,
-    pos_total: total::Total,
+    neg_total: S::Total,
+    pos_total: S::Total,
     /// Lane-wise OR of each label's class bits: 1 for a negative, 2 for a
     /// positive, 4 or more for an invalid label (ignored: 0). One register
     /// for all three facts (see [`Sums::step`]).
@@ -100,15 +107,16 @@ impl Pass {
     }
 }
 
-impl Sums {
-    pub(crate) fn new() -> Sums {
+impl<S: Isa<N>, const N: usize> Sums<S, N> {
+    #[inline(always)]
+    pub(crate) fn new() -> Self {
         Sums {
-            neg: V::ZERO,
-            pos: V::ZERO,
+            neg: S::V::zero(),
+            pos: S::V::zero(),
             // -0.0: the first block's `total + x` is `x` exactly, so a
             // short row's single flush folds to a conversion.
-            neg_total: total::ZERO,
-            pos_total: total::ZERO,
+            neg_total: S::total_zero(),
+            pos_total: S::total_zero(),
             seen: u8x16::ZERO,
             steps: 0,
         }
@@ -116,10 +124,10 @@ impl Sums {
 
     #[inline(always)]
     fn flush(&mut self) {
-        total::add(&mut self.neg_total, self.neg);
-        total::add(&mut self.pos_total, self.pos);
-        self.neg = V::ZERO;
-        self.pos = V::ZERO;
+        S::total_add(&mut self.neg_total, self.neg);
+        S::total_add(&mut self.pos_total, self.pos);
+        self.neg = S::V::zero();
+        self.pos = S::V::zero();
     }
 
     /// Counts `n` more steps; flushes the `f32` sums into the `f64` totals
@@ -137,36 +145,32 @@ impl Sums {
 
     /// Adds one step's terms of each group (soft targets: weighted terms).
     #[inline(always)]
-    pub(crate) fn add(&mut self, neg: V, pos: V) {
+    pub(crate) fn add(&mut self, neg: S::V, pos: S::V) {
         self.neg += neg;
         self.pos += pos;
     }
 
-    /// One step of `STEP` logits with hard labels: one exp per lane (`+s`
-    /// for a negative, `-s` for a positive), accumulated into its group;
-    /// returns the terms signed (`+e` negative, `-e` positive, `0` ignored).
+    /// One step of `N` logits with hard labels: one exp per lane (`+s` for
+    /// a negative, `-s` for a positive), accumulated into its group; returns
+    /// the terms signed (`+e` negative, `-e` positive, `0` ignored).
     #[inline(always)]
-    pub(crate) fn step<const SHIFTED: bool>(
-        &mut self,
-        x: &[f32; STEP],
-        labels: &[u8; STEP],
-        shifts: Shifts,
-    ) -> [f32; STEP] {
-        let lab = lanes::bytes(labels);
-        if lanes::FACTS_IN_LOOP {
-            self.seen |= classify!(u8x16, lab);
+    pub(crate) fn step<const SHIFTED: bool>(&mut self, x: &[f32; N], labels: &[u8; N], shifts: Shifts) -> [f32; N] {
+        if S::FACTS_IN_LOOP {
+            see(&mut self.seen, S::label_bytes(labels));
         }
-        let m = lanes::masks(lab);
-        let v = flip(lanes::load(x), m);
+        let m = S::masks(labels);
+        let v = flip(S::V::load(x), m);
         let e = if SHIFTED {
-            exp(v - m.pos.select(shifts.pos, shifts.neg))
+            exp(v - m.pos.select(S::V::splat(shifts.pos), S::V::splat(shifts.neg)))
         } else {
             // `0·v + e` is `e` for finite `v` and NaN otherwise: a
             // non-finite logit that takes part poisons its sum.
-            v.mul_add(V::ZERO, exp(v))
+            v.mul_add(S::V::zero(), exp(v))
         };
-        lanes::add_masked(&mut self.neg, e, m.neg);
-        lanes::add_masked(&mut self.pos, e, m.pos);
+        // An AND and an add (a blend costs two micro-ops on Intel's AVX2
+        // cores, and sits on the sum's chain).
+        self.neg += e & m.neg;
+        self.pos += e & m.pos;
         ((e & m.neg) - (e & m.pos)).to_array()
     }
 
@@ -176,7 +180,7 @@ impl Sums {
     /// accumulator in memory on the SSE2 build, 2x slower.)
     #[inline(always)]
     pub(crate) fn finish(&mut self, facts: Facts) -> Pass {
-        let facts = if lanes::FACTS_IN_LOOP { Facts::of_seen(self.seen & lanes::USED) } else { facts };
+        let facts = if S::FACTS_IN_LOOP { Facts::of_seen(self.seen) } else { facts };
         self.finish_with(facts)
     }
 
@@ -185,8 +189,8 @@ impl Sums {
     pub(crate) fn finish_with(&mut self, facts: Facts) -> Pass {
         self.flush();
         Pass {
-            neg: total::value(self.neg_total),
-            pos: total::value(self.pos_total),
+            neg: S::total_value(self.neg_total),
+            pos: S::total_value(self.pos_total),
             has_neg: facts.has_neg,
             has_pos: facts.has_pos,
             labels_ok: facts.valid,

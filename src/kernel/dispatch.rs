@@ -1,0 +1,194 @@
+//! Which instruction set runs the kernels.
+//!
+//! A build that enables AVX-512F, or AVX2 and FMA, at compile time (for
+//! example `-C target-cpu=native`) runs `wide`'s lanes for it, and nothing is
+//! decided at run time. A baseline x86-64 build (SSE2, what distributions and
+//! plain `cargo build` produce) asks CPUID once whether the CPU has AVX2 and
+//! FMA, or AVX-512F, and the OS saves their registers (XGETBV), and then runs
+//! the kernels of `avx512.rs` or `avx2.rs` inside a `#[target_feature]`
+//! function.
+//! The answer is cached in one byte (a relaxed atomic: the detection is
+//! idempotent, so two threads racing to store it store the same value); it
+//! is the crate's only writable data. Other targets use `wide`'s lanes.
+
+use super::isa::{Base, Isa};
+
+/// A computation to run with one instruction set's lanes.
+pub(crate) trait Job {
+    type Out;
+    fn run<S: Isa<N>, const N: usize>(self) -> Self::Out;
+}
+
+/// The instruction sets the dispatcher can choose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Level {
+    /// `wide`'s lanes for the instruction set the crate was compiled for.
+    Base = 1,
+    /// AVX2 + FMA chosen at run time (`core::arch` kernels, 8 lanes).
+    Avx2 = 2,
+    /// AVX-512F chosen at run time (`core::arch` kernels, 16 lanes).
+    Avx512 = 3,
+}
+
+#[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
+mod runtime {
+    use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
+
+    use super::{Job, Level};
+    use crate::kernel::avx2::Avx2;
+    use crate::kernel::avx512::Avx512;
+    use crate::kernel::isa::Base;
+
+    /// 0 until the first call, then the chosen [`Level`].
+    static LEVEL: AtomicU8 = AtomicU8::new(0);
+
+    /// Whether this CPU and OS can run the AVX2 + FMA kernels.
+    fn has_avx2_fma() -> bool {
+        use core::arch::x86_64::{__cpuid, __cpuid_count};
+        let (max, l1) = (__cpuid(0).eax, __cpuid(1));
+        let (fma, osxsave, avx) = (l1.ecx & (1 << 12) != 0, l1.ecx & (1 << 27) != 0, l1.ecx & (1 << 28) != 0);
+        if max < 7 || !(fma && osxsave && avx) {
+            return false;
+        }
+        let l7 = __cpuid_count(7, 0);
+        // SAFETY: OSXSAVE is set: the OS enabled XSAVE, so XGETBV exists.
+        let xcr0 = unsafe { xgetbv0() };
+        l7.ebx & (1 << 5) != 0 && xcr0 & 0b110 == 0b110
+    }
+
+    /// Whether this CPU and OS can also run the AVX-512F kernels (the OS
+    /// saves the opmask and ZMM registers: XCR0 bits 5 to 7).
+    fn has_avx512f() -> bool {
+        use core::arch::x86_64::__cpuid_count;
+        if !has_avx2_fma() {
+            return false;
+        }
+        // SAFETY: OSXSAVE is set (checked by `has_avx2_fma`).
+        let xcr0 = unsafe { xgetbv0() };
+        __cpuid_count(7, 0).ebx & (1 << 16) != 0 && xcr0 & 0b1110_0110 == 0b1110_0110
+    }
+
+    /// The best level this CPU runs.
+    fn detect() -> Level {
+        if has_avx512f() {
+            Level::Avx512
+        } else if has_avx2_fma() {
+            Level::Avx2
+        } else {
+            Level::Base
+        }
+    }
+
+    /// XCR0: which register states the OS saves.
+    ///
+    /// # Safety
+    /// The CPU has XSAVE enabled by the OS (CPUID.1:ECX.OSXSAVE).
+    #[target_feature(enable = "xsave")]
+    unsafe fn xgetbv0() -> u64 {
+        // SAFETY: per this fn's contract.
+        unsafe { core::arch::x86_64::_xgetbv(0) }
+    }
+
+    pub(super) fn level() -> Level {
+        match LEVEL.load(Relaxed) {
+            3 => Level::Avx512,
+            2 => Level::Avx2,
+            1 => Level::Base,
+            _ => {
+                let l = detect();
+                LEVEL.store(l as u8, Relaxed);
+                l
+            }
+        }
+    }
+
+    /// Test hook: run the kernels at `l` from now on, if this CPU can.
+    pub(super) fn force(l: Level) -> bool {
+        let ok = match l {
+            Level::Base => true,
+            Level::Avx2 => has_avx2_fma(),
+            Level::Avx512 => has_avx512f(),
+        };
+        if ok {
+            LEVEL.store(l as u8, Relaxed);
+        }
+        ok
+    }
+
+    /// # Safety
+    /// The CPU has AVX2 and FMA, and the OS saves the YMM registers.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn with_avx2<J: Job>(job: J) -> J::Out {
+        job.run::<Avx2, 8>()
+    }
+
+    /// # Safety
+    /// The CPU has AVX-512F, AVX2 and FMA, and the OS saves the ZMM registers.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn with_avx512<J: Job>(job: J) -> J::Out {
+        job.run::<Avx512, 16>()
+    }
+
+    #[inline(always)]
+    pub(super) fn run<J: Job>(job: J) -> J::Out {
+        match level() {
+            // SAFETY: `level` chose AVX-512 only after CPUID and XGETBV showed it.
+            Level::Avx512 => unsafe { with_avx512(job) },
+            // SAFETY: `level` chose AVX2 only after CPUID and XGETBV showed it.
+            Level::Avx2 => unsafe { with_avx2(job) },
+            Level::Base => job.run::<Base, 8>(),
+        }
+    }
+}
+
+/// Runs `job` with the lanes of the best instruction set available.
+#[inline(always)]
+pub(crate) fn run<J: Job>(job: J) -> J::Out {
+    #[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
+    {
+        runtime::run(job)
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma")))))]
+    {
+        run_base(job)
+    }
+}
+
+#[cfg(target_feature = "avx512f")]
+#[inline(always)]
+fn run_base<J: Job>(job: J) -> J::Out {
+    job.run::<Base, 16>()
+}
+
+#[cfg(not(target_feature = "avx512f"))]
+#[inline(always)]
+#[allow(dead_code)]
+fn run_base<J: Job>(job: J) -> J::Out {
+    job.run::<Base, 8>()
+}
+
+/// The level the kernels run at (choosing it on the first call).
+pub fn level() -> Level {
+    #[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
+    {
+        runtime::level()
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma")))))]
+    {
+        Level::Base
+    }
+}
+
+/// Test hook: makes the kernels run at `l` from now on (for the whole
+/// process), if this build and CPU can; returns whether they can.
+pub fn force_level(l: Level) -> bool {
+    #[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
+    {
+        runtime::force(l)
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma")))))]
+    {
+        l == Level::Base
+    }
+}

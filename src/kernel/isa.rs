@@ -1,0 +1,298 @@
+//! What the kernels need of an instruction set, as two traits: [`F32s`], a
+//! vector of `N` `f32` lanes (arithmetic, compares as all-ones lane masks,
+//! the bit tricks of `exp`), and [`Isa`], the vector with the per-ISA pieces
+//! around it (label bytes to lane masks, the `f64` lane totals, the label
+//! facts gathered in the loop). The kernels are written once, generic over
+//! an `Isa`; [`Base`] is `wide`'s (SSE2, NEON, plain lanes on MCUs, and with
+//! AVX-512 enabled at compile time its 16-lane types) and the AVX2 + FMA one
+//! is in `avx2.rs`, run through the dispatcher (`dispatch.rs`).
+
+use core::ops::{Add, AddAssign, BitAnd, BitOr, BitXor, Div, Mul, Neg, Sub};
+
+use wide::u8x16;
+
+use super::labels::Facts;
+
+/// `N` `f32` lanes. Compares return lane masks (all ones or all zeros) of
+/// the same type; `select`, `all` and `any` take such masks.
+pub(crate) trait F32s<const N: usize>:
+    Copy
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + BitAnd<Output = Self>
+    + BitOr<Output = Self>
+    + BitXor<Output = Self>
+    + AddAssign
+{
+    fn splat(x: f32) -> Self;
+    fn load(x: &[f32; N]) -> Self;
+    fn to_array(self) -> [f32; N];
+    /// `self * m + a`, fused where the ISA has FMA.
+    fn mul_add(self, m: Self, a: Self) -> Self;
+    /// `a - self * m`, fused where the ISA has FMA.
+    fn mul_neg_add(self, m: Self, a: Self) -> Self;
+    /// Lanes of `t` where `self` (a mask) is set, of `f` elsewhere.
+    fn select(self, t: Self, f: Self) -> Self;
+    fn simd_lt(self, o: Self) -> Self;
+    fn simd_gt(self, o: Self) -> Self;
+    fn simd_ge(self, o: Self) -> Self;
+    fn simd_le(self, o: Self) -> Self;
+    /// The larger lane (either one if one is NaN).
+    fn fast_max(self, o: Self) -> Self;
+    /// The smaller lane (either one if one is NaN).
+    fn fast_min(self, o: Self) -> Self;
+    fn abs(self) -> Self;
+    fn reduce_add(self) -> f32;
+    /// Every lane of a mask is set.
+    fn all(self) -> bool;
+    /// Some lane of a mask is set.
+    fn any(self) -> bool;
+    /// The bits of each lane shifted left by 23, as a float (`exp`'s
+    /// `2^n` from the magic-constant round).
+    fn shl23(self) -> Self;
+    /// `⌊log2 x⌋` of each lane from its exponent bits (`-127` for zero and
+    /// subnormals), as a float.
+    fn exponent(self) -> Self;
+
+    #[inline(always)]
+    fn zero() -> Self {
+        Self::splat(0.0)
+    }
+    #[inline(always)]
+    fn one() -> Self {
+        Self::splat(1.0)
+    }
+}
+
+/// Lane masks of one vector (all-ones lanes where the label matches).
+#[derive(Clone, Copy)]
+pub(crate) struct Masks<V> {
+    pub(crate) neg: V,
+    pub(crate) pos: V,
+}
+
+/// An instruction set's lanes and the per-ISA pieces of the kernels.
+pub(crate) trait Isa<const N: usize>: Copy {
+    type V: F32s<N>;
+    /// A vector's lanes in `f64`, summed lane by lane.
+    type Total: Copy;
+    /// Label facts are gathered inside the exp loop (else by a separate pass
+    /// over the label bytes, [`Facts::of`]).
+    const FACTS_IN_LOOP: bool;
+    fn total_zero() -> Self::Total;
+    fn total_add(total: &mut Self::Total, v: Self::V);
+    fn total_value(total: Self::Total) -> f64;
+    /// The lane masks of `N` labels (0: negative, 1: positive).
+    fn masks(labels: &[u8; N]) -> Masks<Self::V>;
+    /// `N` labels as bytes for the facts (`classify!`), the bytes past `N`
+    /// ignored (255).
+    fn label_bytes(labels: &[u8; N]) -> u8x16;
+}
+
+/// The label facts of a step's bytes OR-ed into `seen` (see `classify!`).
+#[inline(always)]
+pub(crate) fn see(seen: &mut u8x16, bytes: u8x16) {
+    *seen |= classify!(u8x16, bytes);
+}
+
+/// The facts of the OR of classified label bytes.
+#[inline(always)]
+pub(crate) fn facts_of_seen(seen: u8x16) -> Facts {
+    Facts::of_seen(seen)
+}
+
+/// `wide`'s lanes: the instruction set the crate was compiled for.
+#[derive(Clone, Copy)]
+pub(crate) struct Base;
+
+macro_rules! wide_f32s {
+    ($F:ident, $I:ident, $N:literal) => {
+        impl F32s<$N> for wide::$F {
+            #[inline(always)]
+            fn splat(x: f32) -> Self {
+                wide::$F::splat(x)
+            }
+            #[inline(always)]
+            fn load(x: &[f32; $N]) -> Self {
+                wide::$F::new(*x)
+            }
+            #[inline(always)]
+            fn to_array(self) -> [f32; $N] {
+                wide::$F::to_array(self)
+            }
+            #[inline(always)]
+            fn mul_add(self, m: Self, a: Self) -> Self {
+                wide::$F::mul_add(self, m, a)
+            }
+            #[inline(always)]
+            fn mul_neg_add(self, m: Self, a: Self) -> Self {
+                wide::$F::mul_neg_add(self, m, a)
+            }
+            #[inline(always)]
+            fn select(self, t: Self, f: Self) -> Self {
+                wide::$F::select(self, t, f)
+            }
+            #[inline(always)]
+            fn simd_lt(self, o: Self) -> Self {
+                wide::$F::simd_lt(self, o)
+            }
+            #[inline(always)]
+            fn simd_gt(self, o: Self) -> Self {
+                wide::$F::simd_gt(self, o)
+            }
+            #[inline(always)]
+            fn simd_ge(self, o: Self) -> Self {
+                wide::$F::simd_ge(self, o)
+            }
+            #[inline(always)]
+            fn simd_le(self, o: Self) -> Self {
+                wide::$F::simd_le(self, o)
+            }
+            #[inline(always)]
+            fn fast_max(self, o: Self) -> Self {
+                wide::$F::fast_max(self, o)
+            }
+            #[inline(always)]
+            fn fast_min(self, o: Self) -> Self {
+                wide::$F::fast_min(self, o)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                wide::$F::abs(self)
+            }
+            #[inline(always)]
+            fn reduce_add(self) -> f32 {
+                wide::$F::reduce_add(self)
+            }
+            #[inline(always)]
+            fn all(self) -> bool {
+                wide::$F::all(self)
+            }
+            #[inline(always)]
+            fn any(self) -> bool {
+                wide::$F::any(self)
+            }
+            #[inline(always)]
+            fn shl23(self) -> Self {
+                let bits: wide::$I = wide::bytemuck::cast(self);
+                wide::bytemuck::cast(bits << 23u32)
+            }
+            #[inline(always)]
+            fn exponent(self) -> Self {
+                let bits: wide::$I = wide::bytemuck::cast(self);
+                let e: wide::$I = (bits >> 23) - wide::$I::splat(127);
+                e.round_float()
+            }
+        }
+    };
+}
+
+wide_f32s!(f32x8, i32x8, 8);
+#[cfg(target_feature = "avx512f")]
+wide_f32s!(f32x16, i32x16, 16);
+
+/// `wide`'s `f64` lane totals: half a step's lanes in `f64` where there is
+/// SIMD (x86, AArch64); elsewhere (Cortex-M, RISC-V: no `f64` hardware,
+/// `wide` is scalar code) eight soft-float additions per block would be
+/// too many, so the lanes are summed in `f32` (three more roundings) and
+/// added into one `f64`.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+macro_rules! wide_total {
+    ($N:literal, $T:ident) => {
+        type Total = wide::$T;
+        #[inline(always)]
+        fn total_zero() -> Self::Total {
+            // -0.0: the first `total + x` is `x` exactly (folds away).
+            wide::$T::splat(-0.0)
+        }
+        #[inline(always)]
+        fn total_add(total: &mut Self::Total, v: Self::V) {
+            let [lo, hi]: [[f32; $N / 2]; 2] = wide::bytemuck::cast(v.to_array());
+            *total += wide::$T::new(lo.map(f64::from)) + wide::$T::new(hi.map(f64::from));
+        }
+        #[inline(always)]
+        fn total_value(total: Self::Total) -> f64 {
+            total.reduce_add()
+        }
+    };
+}
+
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+macro_rules! wide_total {
+    ($N:literal, $T:ident) => {
+        type Total = f64;
+        #[inline(always)]
+        fn total_zero() -> f64 {
+            -0.0
+        }
+        #[inline(always)]
+        fn total_add(total: &mut f64, v: Self::V) {
+            *total += f64::from(F32s::<$N>::reduce_add(v));
+        }
+        #[inline(always)]
+        fn total_value(total: f64) -> f64 {
+            total
+        }
+    };
+}
+
+#[cfg(not(target_feature = "avx512f"))]
+impl Isa<8> for Base {
+    type V = wide::f32x8;
+    /// With AVX2 the label facts come from a separate pass over the label
+    /// bytes, 32 at a time (the loop's register and its byte operations cost
+    /// 8% more instructions, callgrind). On SSE2 the separate pass made the
+    /// compiler serialise the exp's two 4-lane halves (2x slower, measured),
+    /// so there, and without SIMD, they stay in the loop.
+    const FACTS_IN_LOOP: bool = !cfg!(target_feature = "avx2");
+    wide_total!(8, f64x4);
+
+    /// Compared as bytes, the byte masks sign-extended to lanes (fewer
+    /// instructions than widening the labels first and comparing lanes).
+    #[inline(always)]
+    fn masks(labels: &[u8; 8]) -> Masks<wide::f32x8> {
+        use wide::{i8x16, i16x8, i16x16, i32x8};
+        let lab = Self::label_bytes(labels);
+        let lanes = |k: u8| -> wide::f32x8 {
+            let m: i8x16 = wide::bytemuck::cast(lab.simd_eq(u8x16::splat(k)));
+            let [low, _]: [i16x8; 2] = wide::bytemuck::cast(i16x16::from_i8x16(m));
+            wide::bytemuck::cast(i32x8::from_i16x8(low))
+        };
+        Masks { neg: lanes(0), pos: lanes(1) }
+    }
+
+    /// The step's labels in the low half (one 8-byte load).
+    #[inline(always)]
+    fn label_bytes(labels: &[u8; 8]) -> u8x16 {
+        let mut b = [crate::IGNORE; 16];
+        b.iter_mut().zip(labels).for_each(|(to, from)| *to = *from);
+        u8x16::new(b)
+    }
+}
+
+#[cfg(target_feature = "avx512f")]
+impl Isa<16> for Base {
+    type V = wide::f32x16;
+    /// In the loop: its byte operations are free next to the 512-bit work (a
+    /// separate pass over the labels measured 7% slower here).
+    const FACTS_IN_LOOP: bool = true;
+    wide_total!(16, f64x8);
+
+    /// Widened to `i32` lanes (255 sign-extends to -1: neither 0 nor 1).
+    #[inline(always)]
+    fn masks(labels: &[u8; 16]) -> Masks<wide::f32x16> {
+        use wide::{i8x16, i16x16, i32x16};
+        let signed: i8x16 = wide::bytemuck::cast(u8x16::new(*labels));
+        let l = i32x16::from_i16x16(i16x16::from_i8x16(signed));
+        let eq = |k: i32| -> wide::f32x16 { wide::bytemuck::cast(l.simd_eq(i32x16::splat(k))) };
+        Masks { neg: eq(0), pos: eq(1) }
+    }
+
+    #[inline(always)]
+    fn label_bytes(labels: &[u8; 16]) -> u8x16 {
+        u8x16::new(*labels)
+    }
+}

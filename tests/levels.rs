@@ -1,0 +1,111 @@
+//! Every dispatch level this CPU can run, forced in turn (the test hook
+//! `mlcce::force_level`), against the f64 reference: dense, sparse, soft,
+//! GlobalPointer, streaming and sharded rows on every boundary length and
+//! on extreme logits. A level the CPU cannot run is reported on the
+//! terminal. (The AVX-512 lanes exist in builds for AVX-512 CPUs, which
+//! `tests/simd_builds.rs` runs.) One test: the level is process-wide.
+
+mod common;
+use common::*;
+use mlcce::{Csr, GpShape, Level, Reduction, Shape, Stream};
+
+fn rows(rng: &mut Rng) -> Vec<(Vec<f32>, Vec<u8>)> {
+    let mut v = Vec::new();
+    for classes in boundary_lengths().into_iter().filter(|&c| c <= sized(20_000, 70)) {
+        for sd in [1.0f32, 10.0] {
+            v.push((rng.logits(classes, sd), rng.labels(classes, 0.1, 0.1)));
+        }
+    }
+    for &x in &[1e4f32, -1e4, 65504.0, -65504.0, f32::MAX, -f32::MAX, 87.0, -104.0] {
+        for y in [0u8, 1] {
+            let mut xs = vec![0.25f32; 21];
+            let mut ys = vec![0u8; 21];
+            ys[0] = 1;
+            (xs[20], ys[20]) = (x, y);
+            v.push((xs, ys));
+        }
+    }
+    v
+}
+
+fn battery(level: Level) {
+    let mut rng = Rng::new(91);
+    for (x, y) in rows(&mut rng) {
+        let c = x.len();
+        let what = format!("{level:?}, {c} classes");
+        let want = ref_row_loss(&x, &y);
+        let want_g = ref_row_grad(&x, &y);
+        let s = Shape::new(1, c);
+        let (mut l, mut g) = ([0.0f32], vec![0.0f32; c]);
+        mlcce::loss_grad(s, &x, &y, Reduction::Sum, Some(&mut l), &mut g).unwrap();
+        assert_loss(l[0], want, &what);
+        assert_grad(&g, &want_g, &what);
+        let mut b = x.clone();
+        mlcce::loss_grad_in_place(s, &mut b, &y, Reduction::Sum, Some(&mut l)).unwrap();
+        assert_loss(l[0], want, &format!("{what} in place"));
+        assert_grad(&b, &want_g, &format!("{what} in place"));
+        // Streamed in two parts.
+        let (mut a, mut z) = (Stream::new(), Stream::new());
+        a.update(&x[..c / 2], &y[..c / 2]).unwrap();
+        z.update(&x[c / 2..], &y[c / 2..]).unwrap();
+        a.merge(&z).unwrap();
+        assert_loss(a.loss(), want, &format!("{what} streamed"));
+        // Sparse (IGNORE becomes negative there) and soft 0/1 targets.
+        let yd: Vec<u8> = y.iter().map(|&v| u8::from(v == 1)).collect();
+        let pos: Vec<u32> = (0..c as u32).filter(|&i| yd[i as usize] == 1).collect();
+        let mut out = [0.0f32];
+        mlcce::sparse_loss(s, &x, Csr::new(&pos, &[0, pos.len()]), Reduction::Sum, &mut out).unwrap();
+        assert_loss(out[0], ref_row_loss(&x, &yd), &format!("{what} sparse"));
+        let t: Vec<f32> = yd.iter().map(|&v| f32::from(v)).collect();
+        mlcce::soft_loss_grad(s, &x, &t, Reduction::Sum, Some(&mut out), &mut g).unwrap();
+        assert_loss(out[0], ref_row_loss(&x, &yd), &format!("{what} soft"));
+        assert_grad(&g, &ref_row_grad(&x, &yd), &format!("{what} soft grad"));
+        // Two shards.
+        let h = c / 3;
+        let (mut s1, mut s2) = (vec![Stream::new()], vec![Stream::new()]);
+        mlcce::shard_states(Shape::new(1, h), &x[..h], &y[..h], &mut s1).unwrap();
+        mlcce::shard_states(Shape::new(1, c - h), &x[h..], &y[h..], &mut s2).unwrap();
+        mlcce::merge_states(&mut s1, &s2).unwrap();
+        mlcce::shard_loss(&s1, Reduction::Sum, &mut out).unwrap();
+        assert_loss(out[0], want, &format!("{what} sharded"));
+    }
+    // GlobalPointer against the same rows as dense with IGNORE.
+    let shape = GpShape::new(2, 2, 9);
+    let x = rng.logits(4 * 81, 3.0);
+    let lengths = [9u32, 5];
+    let spans = [2u32, 10, 40, 0, 12];
+    let offsets = [0usize, 2, 3, 4, 5];
+    let mut got = [0.0f32; 4];
+    mlcce::globalpointer_loss(shape, &x, &lengths, Csr::new(&spans, &offsets), Reduction::None, &mut got).unwrap();
+    for r in 0..4 {
+        let len = lengths[r / 2] as usize;
+        let y: Vec<u8> = (0..81)
+            .map(|cell| {
+                let (i, j) = (cell / 9, cell % 9);
+                if i > j || j >= len {
+                    255
+                } else {
+                    u8::from(spans[offsets[r]..offsets[r + 1]].contains(&(cell as u32)))
+                }
+            })
+            .collect();
+        assert_loss(got[r], ref_row_loss(&x[r * 81..(r + 1) * 81], &y), &format!("{level:?} GlobalPointer row {r}"));
+    }
+}
+
+#[test]
+fn every_level_this_cpu_runs_matches_the_reference() {
+    let mut ran = Vec::new();
+    for level in [Level::Base, Level::Avx2, Level::Avx512] {
+        if !mlcce::force_level(level) {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED: this CPU or build cannot run the {level:?} kernels");
+            continue;
+        }
+        assert_eq!(mlcce::level(), level);
+        battery(level);
+        ran.push(level);
+    }
+    assert!(ran.contains(&Level::Base), "the baseline always runs");
+    eprintln!("levels tested: {ran:?}");
+}
