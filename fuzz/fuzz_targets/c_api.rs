@@ -12,6 +12,7 @@ mod input;
 
 fuzz_target!(|data: &[u8]| {
     let mut b = input::Bytes(data);
+    input::pick_level(&mut b);
     let rows = b.below(4);
     let classes = b.below(40);
     let n = rows * classes;

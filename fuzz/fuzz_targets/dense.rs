@@ -11,6 +11,7 @@ mod reference;
 
 fuzz_target!(|data: &[u8]| {
     let mut b = input::Bytes(data);
+    input::pick_level(&mut b);
     let rows = b.below(4);
     let classes = b.below(80);
     let n = rows * classes;

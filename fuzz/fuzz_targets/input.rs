@@ -5,6 +5,15 @@
 
 pub struct Bytes<'a>(pub &'a [u8]);
 
+/// Runs the kernels at the level the first byte picks (base, AVX2 or
+/// AVX-512 where this CPU runs them), so every dispatch level is fuzzed.
+pub fn pick_level(b: &mut Bytes<'_>) {
+    let level = [mlcce::Level::Base, mlcce::Level::Avx2, mlcce::Level::Avx512][usize::from(b.byte() % 3)];
+    if !mlcce::force_level(level) {
+        mlcce::force_level(mlcce::Level::Base);
+    }
+}
+
 impl Bytes<'_> {
     pub fn byte(&mut self) -> u8 {
         match self.0.split_first() {

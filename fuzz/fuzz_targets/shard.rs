@@ -11,6 +11,7 @@ mod input;
 
 fuzz_target!(|data: &[u8]| {
     let mut b = input::Bytes(data);
+    input::pick_level(&mut b);
     let rows = 1 + b.below(3);
     let classes = b.below(90);
     let n = rows * classes;

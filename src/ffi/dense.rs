@@ -1,7 +1,7 @@
 //! C entry points of the dense loss and the stream.
 
 use super::edge::{Grad, Span, cells, check, disjoint, grad_entry, input, loss_entry, try_status};
-use super::status::{Status, status};
+use super::status::{Status, reduction as reduction_code, status};
 use crate::{Shape, Stream};
 
 /// The loss of a batch with dense labels.
@@ -23,12 +23,13 @@ pub unsafe extern "C" fn mlcce_loss(
     reduction: u32,
     out: *mut f32,
 ) -> Status {
+    let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
     // SAFETY: `labels` addresses n bytes per this function's contract.
     let (y, ys) = try_status!(unsafe { input(labels, n) });
     // SAFETY: per this function's contract.
     unsafe {
-        loss_entry(logits, n, reduction, rows, out, &[ys], |x, r, o| crate::loss(Shape::new(rows, classes), x, y, r, o))
+        loss_entry(logits, n, r, rows, out, &[ys], |x, red, o| crate::loss(Shape::new(rows, classes), x, y, red, o))
     }
 }
 
@@ -50,15 +51,16 @@ pub unsafe extern "C" fn mlcce_loss_grad(
     loss_out: *mut f32,
     grad: *mut f32,
 ) -> Status {
+    let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
     let shape = Shape::new(rows, classes);
     // SAFETY: `labels` addresses n bytes per this function's contract.
     let (y, ys) = try_status!(unsafe { input(labels, n) });
     // SAFETY: per this function's contract.
     unsafe {
-        grad_entry(logits, grad, n, reduction, rows, loss_out, &[ys], |g, r, lo| match g {
-            Grad::InPlace(buf) => crate::loss_grad_in_place(shape, buf, y, r, lo),
-            Grad::Apart(x, g) => crate::loss_grad(shape, x, y, r, lo, g),
+        grad_entry(logits, grad, n, r, rows, loss_out, &[ys], |g, red, lo| match g {
+            Grad::InPlace(buf) => crate::loss_grad_in_place(shape, buf, y, red, lo),
+            Grad::Apart(x, g) => crate::loss_grad(shape, x, y, red, lo, g),
         })
     }
 }

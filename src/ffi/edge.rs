@@ -3,7 +3,7 @@
 use core::mem::size_of;
 
 use super::Status;
-use super::status::{reduction as reduction_code, status};
+use super::status::status;
 use crate::{Error, Reduction, Shape};
 
 /// Evaluates a `Result<T, Status>`, returning the status on error.
@@ -107,7 +107,8 @@ pub(crate) unsafe fn input<'a, T>(ptr: *const T, len: usize) -> Result<(&'a [T],
     Ok((unsafe { slice(ptr, len) }, Span::of(ptr, len)))
 }
 
-/// The entry of every loss function: the reduction code, the `n` logits
+/// The entry of every loss function (after its reduction code, the first
+/// check of every entry point, and its other inputs): the `n` logits
 /// and the output (`rows` values for NONE, 1 otherwise) checked, the output
 /// overlapping no input (`inputs`: the call's other inputs, checked by
 /// input), then `f` on the slices, its result as a status.
@@ -117,13 +118,12 @@ pub(crate) unsafe fn input<'a, T>(ptr: *const T, len: usize) -> Result<(&'a [T],
 pub(crate) unsafe fn loss_entry<'a>(
     logits: *const f32,
     n: usize,
-    reduction: u32,
+    r: Reduction,
     rows: usize,
     out: *mut f32,
     inputs: &[Span],
     f: impl FnOnce(&'a [f32], Reduction, &'a mut [f32]) -> Result<(), Error>,
 ) -> Status {
-    let r = try_status!(reduction_code(reduction));
     let outs = r.outputs(rows);
     try_status!(check(logits, n));
     try_status!(check(out.cast_const(), outs));
@@ -145,7 +145,8 @@ pub(crate) enum Grad<'a> {
     Apart(&'a [f32], &'a mut [f32]),
 }
 
-/// The entry of every `_grad` function: the reduction code, `n` logits,
+/// The entry of every `_grad` function (after its reduction code and its
+/// other inputs): `n` logits,
 /// `n` gradient cells (exactly the logits, or overlapping no input), and
 /// the optional loss output (NULL: not wanted) checked; then `f` on the
 /// slices, its result as a status. `inputs` are the call's other inputs
@@ -158,13 +159,12 @@ pub(crate) unsafe fn grad_entry<'a>(
     logits: *const f32,
     grad: *mut f32,
     n: usize,
-    reduction: u32,
+    r: Reduction,
     rows: usize,
     loss_out: *mut f32,
     inputs: &[Span],
     f: impl FnOnce(Grad<'a>, Reduction, Option<&'a mut [f32]>) -> Result<(), Error>,
 ) -> Status {
-    let r = try_status!(reduction_code(reduction));
     let outs = if loss_out.is_null() { 0 } else { r.outputs(rows) };
     try_status!(check(logits, n));
     try_status!(check(grad.cast_const(), n));

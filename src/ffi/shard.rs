@@ -121,15 +121,16 @@ pub unsafe extern "C" fn mlcce_shard_grad(
     reduction: u32,
     grad: *mut f32,
 ) -> Status {
+    let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, shard_classes));
     let shape = Shape::new(rows, shard_classes);
     // SAFETY: per this function's contract.
     let ((y, ys), (st, ss)) = (try_status!(unsafe { input(labels, n) }), try_status!(unsafe { input(states, rows) }));
     // SAFETY: per this function's contract.
     unsafe {
-        grad_entry(logits, grad, n, reduction, rows, core::ptr::null_mut(), &[ys, ss], |g, r, _| match g {
+        grad_entry(logits, grad, n, r, rows, core::ptr::null_mut(), &[ys, ss], |g, red, _| match g {
             Grad::InPlace(buf) => crate::shard_grad_in_place(shape, buf, y, st, r),
-            Grad::Apart(x, g) => crate::shard_grad(shape, x, y, st, r, g),
+            Grad::Apart(x, g) => crate::shard_grad(shape, x, y, st, red, g),
         })
     }
 }
@@ -151,6 +152,7 @@ pub unsafe extern "C" fn mlcce_shard_grad_sparse(
     reduction: u32,
     grad: *mut f32,
 ) -> Status {
+    let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, shard_classes));
     let (shape, shard) = (Shape::new(rows, shard_classes), Shard::new(first_class, classes));
     // SAFETY: per this function's contract.
@@ -159,9 +161,9 @@ pub unsafe extern "C" fn mlcce_shard_grad_sparse(
     let (st, ss) = try_status!(unsafe { input(states, rows) });
     // SAFETY: per this function's contract.
     unsafe {
-        grad_entry(logits, grad, n, reduction, rows, core::ptr::null_mut(), &[a, b, ss], |g, r, _| match g {
+        grad_entry(logits, grad, n, r, rows, core::ptr::null_mut(), &[a, b, ss], |g, red, _| match g {
             Grad::InPlace(buf) => crate::shard_grad_sparse_in_place(shape, shard, buf, p, st, r),
-            Grad::Apart(x, g) => crate::shard_grad_sparse(shape, shard, x, p, st, r, g),
+            Grad::Apart(x, g) => crate::shard_grad_sparse(shape, shard, x, p, st, red, g),
         })
     }
 }

@@ -1,7 +1,7 @@
 //! C entry points of the soft-target loss and the probability helper.
 
 use super::edge::{Grad, Span, cells, check, disjoint, grad_entry, input, loss_entry, slice, slice_mut, try_status};
-use super::status::{Status, status};
+use super::status::{Status, reduction as reduction_code, status};
 use crate::Shape;
 
 /// The loss of a batch with soft targets.
@@ -20,13 +20,14 @@ pub unsafe extern "C" fn mlcce_soft_loss(
     reduction: u32,
     out: *mut f32,
 ) -> Status {
+    let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
     // SAFETY: `targets` addresses n floats per this function's contract.
     let (t, ts) = try_status!(unsafe { input(targets, n) });
     // SAFETY: per this function's contract.
     unsafe {
-        loss_entry(logits, n, reduction, rows, out, &[ts], |x, r, o| {
-            crate::soft_loss(Shape::new(rows, classes), x, t, r, o)
+        loss_entry(logits, n, r, rows, out, &[ts], |x, red, o| {
+            crate::soft_loss(Shape::new(rows, classes), x, t, red, o)
         })
     }
 }
@@ -44,15 +45,16 @@ pub unsafe extern "C" fn mlcce_soft_loss_grad(
     loss_out: *mut f32,
     grad: *mut f32,
 ) -> Status {
+    let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
     let shape = Shape::new(rows, classes);
     // SAFETY: `targets` addresses n floats per this function's contract.
     let (t, ts) = try_status!(unsafe { input(targets, n) });
     // SAFETY: per this function's contract.
     unsafe {
-        grad_entry(logits, grad, n, reduction, rows, loss_out, &[ts], |g, r, lo| match g {
-            Grad::InPlace(buf) => crate::soft_loss_grad_in_place(shape, buf, t, r, lo),
-            Grad::Apart(x, g) => crate::soft_loss_grad(shape, x, t, r, lo, g),
+        grad_entry(logits, grad, n, r, rows, loss_out, &[ts], |g, red, lo| match g {
+            Grad::InPlace(buf) => crate::soft_loss_grad_in_place(shape, buf, t, red, lo),
+            Grad::Apart(x, g) => crate::soft_loss_grad(shape, x, t, red, lo, g),
         })
     }
 }

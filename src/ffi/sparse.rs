@@ -1,7 +1,7 @@
 //! C entry points of the sparse and GlobalPointer losses.
 
 use super::edge::{Grad, Span, cells, check, grad_entry, input, loss_entry, slice, try_status};
-use super::status::Status;
+use super::status::{Status, reduction as reduction_code};
 use crate::{Csr, GpShape, Shape};
 
 /// Checks `offsets` (`rows + 1` entries) and `items` (as many as its last
@@ -46,13 +46,14 @@ pub unsafe extern "C" fn mlcce_sparse_loss(
     reduction: u32,
     out: *mut f32,
 ) -> Status {
+    let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
     // SAFETY: per this function's contract.
     let (p, spans) = try_status!(unsafe { csr(positives, offsets, rows) });
     // SAFETY: per this function's contract.
     unsafe {
-        loss_entry(logits, n, reduction, rows, out, &spans, |x, r, o| {
-            crate::sparse_loss(Shape::new(rows, classes), x, p, r, o)
+        loss_entry(logits, n, r, rows, out, &spans, |x, red, o| {
+            crate::sparse_loss(Shape::new(rows, classes), x, p, red, o)
         })
     }
 }
@@ -72,15 +73,16 @@ pub unsafe extern "C" fn mlcce_sparse_loss_grad(
     loss_out: *mut f32,
     grad: *mut f32,
 ) -> Status {
+    let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
     let shape = Shape::new(rows, classes);
     // SAFETY: per this function's contract.
     let (p, spans) = try_status!(unsafe { csr(positives, offsets, rows) });
     // SAFETY: per this function's contract.
     unsafe {
-        grad_entry(logits, grad, n, reduction, rows, loss_out, &spans, |g, r, lo| match g {
-            Grad::InPlace(buf) => crate::sparse_loss_grad_in_place(shape, buf, p, r, lo),
-            Grad::Apart(x, g) => crate::sparse_loss_grad(shape, x, p, r, lo, g),
+        grad_entry(logits, grad, n, r, rows, loss_out, &spans, |g, red, lo| match g {
+            Grad::InPlace(buf) => crate::sparse_loss_grad_in_place(shape, buf, p, red, lo),
+            Grad::Apart(x, g) => crate::sparse_loss_grad(shape, x, p, red, lo, g),
         })
     }
 }
@@ -138,12 +140,13 @@ pub unsafe extern "C" fn mlcce_globalpointer_loss(
     reduction: u32,
     out: *mut f32,
 ) -> Status {
+    let r = try_status!(reduction_code(reduction));
     // SAFETY: per this function's contract.
     let a = try_status!(unsafe { gp_args(batch, heads, max_len, lengths, spans, offsets) });
     // SAFETY: per this function's contract.
     unsafe {
-        loss_entry(logits, a.cells, reduction, a.rows, out, &a.inputs, |x, r, o| {
-            crate::globalpointer_loss(a.shape, x, a.lengths, a.spans, r, o)
+        loss_entry(logits, a.cells, r, a.rows, out, &a.inputs, |x, red, o| {
+            crate::globalpointer_loss(a.shape, x, a.lengths, a.spans, red, o)
         })
     }
 }
@@ -166,13 +169,14 @@ pub unsafe extern "C" fn mlcce_globalpointer_loss_grad(
     loss_out: *mut f32,
     grad: *mut f32,
 ) -> Status {
+    let r = try_status!(reduction_code(reduction));
     // SAFETY: per this function's contract.
     let a = try_status!(unsafe { gp_args(batch, heads, max_len, lengths, spans, offsets) });
     // SAFETY: per this function's contract.
     unsafe {
-        grad_entry(logits, grad, a.cells, reduction, a.rows, loss_out, &a.inputs, |g, r, lo| match g {
-            Grad::InPlace(buf) => crate::globalpointer_loss_grad_in_place(a.shape, buf, a.lengths, a.spans, r, lo),
-            Grad::Apart(x, g) => crate::globalpointer_loss_grad(a.shape, x, a.lengths, a.spans, r, lo, g),
+        grad_entry(logits, grad, a.cells, r, a.rows, loss_out, &a.inputs, |g, red, lo| match g {
+            Grad::InPlace(buf) => crate::globalpointer_loss_grad_in_place(a.shape, buf, a.lengths, a.spans, red, lo),
+            Grad::Apart(x, g) => crate::globalpointer_loss_grad(a.shape, x, a.lengths, a.spans, red, lo, g),
         })
     }
 }
