@@ -69,9 +69,12 @@ mod runtime {
         __cpuid_count(7, 0).ebx & (1 << 16) != 0 && xcr0 & 0b1110_0110 == 0b1110_0110
     }
 
-    /// The best level this CPU runs.
+    /// The best level this CPU runs. (Under Miri, which cannot run CPUID,
+    /// the baseline.)
     fn detect() -> Level {
-        if has_avx512f() {
+        if cfg!(miri) {
+            Level::Base
+        } else if has_avx512f() {
             Level::Avx512
         } else if has_avx2_fma() {
             Level::Avx2
@@ -107,6 +110,7 @@ mod runtime {
     pub(super) fn force(l: Level) -> bool {
         let ok = match l {
             Level::Base => true,
+            _ if cfg!(miri) => false,
             Level::Avx2 => has_avx2_fma(),
             Level::Avx512 => has_avx512f(),
         };
