@@ -69,13 +69,13 @@ fn code_size_per_group_release_and_size_optimised() {
     for pair in totals.windows(2) {
         assert!((0..3).all(|k| pair[0][k] <= pair[1][k]), "groups grow");
     }
-    // On x86-64 a baseline build holds every kernel twice (the SSE2 lanes
-    // and the AVX2 + FMA ones the dispatcher picks at run time), inlined
-    // into each entry point so that it runs with the AVX2 features; the
-    // budget for the size-optimised build says so. (The MCU builds below
-    // have one instruction set, and "z" is their smallest.)
-    assert!(totals[0][2] <= 32 * 1024, "dense loss at opt-level z within 32 KiB: {} B", totals[0][2]);
-    assert!(totals[2][2] <= 448 * 1024, "all functions at opt-level z within 448 KiB: {} B", totals[2][2]);
+    // On x86-64 a baseline build holds every kernel three times (the SSE2
+    // lanes, and the AVX2 + FMA and AVX-512F ones the dispatcher picks at
+    // run time), each inlined into its entry so that it runs with its
+    // features; the budget for the size-optimised build says so. (The MCU
+    // builds below have one instruction set, and "z" is their smallest.)
+    assert!(totals[0][2] <= 40 * 1024, "dense loss at opt-level z within 40 KiB: {} B", totals[0][2]);
+    assert!(totals[2][2] <= 576 * 1024, "all functions at opt-level z within 576 KiB: {} B", totals[2][2]);
 }
 
 #[test]

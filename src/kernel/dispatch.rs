@@ -141,8 +141,15 @@ mod runtime {
             Level::Avx512 => unsafe { with_avx512(job) },
             // SAFETY: `level` chose AVX2 only after CPUID and XGETBV showed it.
             Level::Avx2 => unsafe { with_avx2(job) },
-            Level::Base => job.run::<Base, 8>(),
+            Level::Base => with_base(job),
         }
+    }
+
+    /// The baseline, out of line like the others: inlined, its frame would
+    /// add to theirs in the caller's (the stack is the deepest path's).
+    #[inline(never)]
+    fn with_base<J: Job>(job: J) -> J::Out {
+        job.run::<Base, 8>()
     }
 }
 
