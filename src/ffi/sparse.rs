@@ -30,7 +30,7 @@ pub(super) unsafe fn csr<'a>(
 /// The loss of a batch with sparse labels.
 ///
 /// positives, offsets: the positive classes of row r are
-/// positives[offsets[r] .. offsets[r + 1]]; offsets has rows + 1
+/// `positives[offsets[r] .. offsets[r + 1]]`; offsets has rows + 1
 /// non-decreasing entries (else MLCCE_ERR_SHAPE); indices strictly
 /// increasing and < classes (else MLCCE_ERR_INDEX).
 /// Other parameters as mlcce_loss.
@@ -121,8 +121,8 @@ unsafe fn gp_args<'a>(
 /// logits: batch * heads * max_len * max_len floats.
 /// lengths: batch entries, each <= max_len (else MLCCE_ERR_SHAPE).
 /// spans, offsets: the positive cells i * max_len + j of row b * heads + h
-/// are spans[offsets[row] .. offsets[row + 1]], strictly increasing, with
-/// i <= j < lengths[b] (else MLCCE_ERR_INDEX).
+/// are `spans[offsets[row] .. offsets[row + 1]]`, strictly increasing, with
+/// `i <= j < lengths[b]` (else MLCCE_ERR_INDEX).
 /// out: batch * heads floats for NONE, 1 otherwise.
 /// Cells outside each row's valid triangle are never read.
 ///

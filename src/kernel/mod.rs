@@ -1,5 +1,6 @@
-//! The SIMD row kernels of the dense loss (one `wide` register per step: 16
-//! `f32` lanes with AVX-512, 8 elsewhere).
+//! The SIMD row kernels, written once over an instruction set's lanes
+//! ([`Isa`]: `N` lanes a step, 16 with AVX-512, 8 elsewhere) and run with
+//! the best one the CPU has (`dispatch.rs`).
 //!
 //! # The algorithm
 //! Each logit feeds exactly one of the row's two sums: a negative class adds
@@ -8,7 +9,7 @@
 //! then masked into the negative or the positive accumulator. Labels are read
 //! a step at a time as bytes and turned into lane masks; whether they are
 //! all valid (0, 1 or 255) and which groups occur is gathered in the loop
-//! (AVX-512, SSE2) or by a separate pass over the label bytes (AVX2).
+//! or by a separate pass over the label bytes (`Isa::FACTS_IN_LOOP`).
 //!
 //! * **Fast path** (one pass): the sums are taken with shift 0, i.e. of
 //!   `e^{v}` itself. Because the loss's `1 +` keeps each log-sum-exp at or
@@ -36,7 +37,7 @@
 //! path is always used, since the fast path could not redo a row once the
 //! logits are overwritten.
 //!
-//! Row tails (`len % 16` logits) go through the same vector code, padded with
+//! Row tails (`len % N` logits) go through the same vector code, padded with
 //! ignored lanes, so a logit's term never depends on where its row starts.
 
 #[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
