@@ -19,34 +19,58 @@ fn ulp_error(x: f32) -> f64 {
     (got - want).abs() / ulp(want)
 }
 
-/// Every f32 in `[-87.33, 88]` (about 2.1e9 values). The vector function is
-/// evaluated eight at a time.
+/// The worst ulp error of [`exp`](crate::kernel::exp::exp) with one
+/// instruction set's lanes on every `f32` of `[-87.33, 88]` (about 2.1e9
+/// values, `N` at a time), run through the dispatcher.
+struct ExpSweep;
+
+impl crate::kernel::Job for ExpSweep {
+    type Out = (f64, f32);
+    #[inline(always)]
+    fn run<S: crate::kernel::Isa<N>, const N: usize>(self) -> (f64, f32) {
+        use crate::kernel::F32s;
+        let lo_normal = -87.33f32; // e^-87.33 is just above f32::MIN_POSITIVE
+        let mut worst = (0.0f64, 0.0f32);
+        // Negative half: bit patterns from -0.0 up to lo_normal; positive
+        // half: from +0.0 up to HI.
+        for (start, end) in [(0x8000_0000u32, lo_normal.to_bits()), (0u32, HI.to_bits())] {
+            let mut bits = start;
+            while bits <= end {
+                let xs: [f32; N] = core::array::from_fn(|i| f32::from_bits((bits + i as u32).min(end)));
+                let got = crate::kernel::exp::exp(S::V::load(&xs)).to_array();
+                for (x, g) in xs.into_iter().zip(got) {
+                    let want = f64::from(x).exp();
+                    let err = (f64::from(g) - want).abs() / ulp(want);
+                    if err > worst.0 {
+                        worst = (err, x);
+                    }
+                }
+                bits += N as u32;
+            }
+        }
+        worst
+    }
+}
+
+/// The exp on its whole normal range, at every dispatch level this CPU runs.
 #[test]
 #[cfg_attr(miri, ignore)]
-fn exp_is_within_max_ulp_on_its_whole_normal_range() {
-    use wide::f32x8;
-    let lo_normal = -87.33f32; // e^-87.33 is just above f32::MIN_POSITIVE
-    let mut worst = (0.0f64, 0.0f32);
-    // Negative half: bit patterns from -0.0 up to lo_normal; positive half:
-    // from +0.0 up to HI.
-    let ranges = [(0x8000_0000u32, lo_normal.to_bits()), (0u32, HI.to_bits())];
-    for (start, end) in ranges {
-        let mut bits = start;
-        while bits <= end {
-            let xs: [f32; 8] = core::array::from_fn(|i| f32::from_bits((bits + i as u32).min(end)));
-            let got = crate::kernel::exp::exp::<f32x8, 8>(f32x8::new(xs)).to_array();
-            for (x, g) in xs.into_iter().zip(got) {
-                let want = f64::from(x).exp();
-                let err = (f64::from(g) - want).abs() / ulp(want);
-                if err > worst.0 {
-                    worst = (err, x);
-                }
-            }
-            bits += 8;
+fn exp_is_within_max_ulp_on_its_whole_normal_range_at_every_level() {
+    use crate::kernel::{Level, force_level, run};
+    for level in [Level::Base, Level::Avx2, Level::Avx512] {
+        if !force_level(level) {
+            eprintln!("exp: {level:?} not run (this CPU or build cannot)");
+            continue;
         }
+        let worst = run(ExpSweep);
+        eprintln!("exp, {level:?}: max error {:.3} ulp at x = {:e}", worst.0, worst.1);
+        assert!(
+            worst.0 <= f64::from(MAX_ULP),
+            "{level:?}: exp error {} ulp at {:e} exceeds {MAX_ULP}",
+            worst.0,
+            worst.1
+        );
     }
-    eprintln!("exp: max error {:.3} ulp at x = {:e}", worst.0, worst.1);
-    assert!(worst.0 <= f64::from(MAX_ULP), "exp error {} ulp at {:e} exceeds {MAX_ULP}", worst.0, worst.1);
 }
 
 #[test]
