@@ -2,8 +2,7 @@
 //! `mlcce::force_level`), against the f64 reference: dense, sparse, soft,
 //! GlobalPointer, streaming and sharded rows on every boundary length and
 //! on extreme logits. A level the CPU cannot run is reported on the
-//! terminal. (The AVX-512 lanes exist in builds for AVX-512 CPUs, which
-//! `tests/simd_builds.rs` runs.) One test: the level is process-wide.
+//! terminal. One test: the level is process-wide.
 
 mod common;
 use common::*;

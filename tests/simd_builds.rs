@@ -1,8 +1,8 @@
-//! The SIMD paths are chosen when the crate is built: the default x86-64
-//! build runs the SSE2 ones, and the AVX2 + FMA and AVX-512 ones exist only
-//! in builds for those CPUs (`-C target-cpu=...`, as README recommends). This
-//! test builds and runs the kernel tests again for each of those that the
-//! machine can run, so `cargo test` checks every path it can execute.
+//! A plain x86-64 build picks its kernels at run time (`tests/levels.rs`
+//! forces each level); a build with `-C target-cpu=x86-64-v3` or `-v4` runs
+//! `wide`'s lanes compiled for AVX2 or AVX-512 instead, with no dispatch.
+//! This test builds and runs the kernel tests again in each of those builds
+//! that the machine can run, so `cargo test` checks those paths too.
 
 use std::process::Command;
 

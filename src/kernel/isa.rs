@@ -11,8 +11,6 @@ use core::ops::{Add, AddAssign, BitAnd, BitOr, BitXor, Div, Mul, Neg, Sub};
 
 use wide::u8x16;
 
-use super::labels::Facts;
-
 /// `N` `f32` lanes. Compares return lane masks (all ones or all zeros) of
 /// the same type; `select`, `all` and `any` take such masks.
 pub(crate) trait F32s<const N: usize>:
@@ -80,7 +78,7 @@ pub(crate) trait Isa<const N: usize>: Copy {
     /// A vector's lanes in `f64`, summed lane by lane.
     type Total: Copy;
     /// Label facts are gathered inside the exp loop (else by a separate pass
-    /// over the label bytes, [`Facts::of`]).
+    /// over the label bytes, `Facts::of`).
     const FACTS_IN_LOOP: bool;
     fn total_zero() -> Self::Total;
     fn total_add(total: &mut Self::Total, v: Self::V);
@@ -96,12 +94,6 @@ pub(crate) trait Isa<const N: usize>: Copy {
 #[inline(always)]
 pub(crate) fn see(seen: &mut u8x16, bytes: u8x16) {
     *seen |= classify!(u8x16, bytes);
-}
-
-/// The facts of the OR of classified label bytes.
-#[inline(always)]
-pub(crate) fn facts_of_seen(seen: u8x16) -> Facts {
-    Facts::of_seen(seen)
 }
 
 /// `wide`'s lanes: the instruction set the crate was compiled for.

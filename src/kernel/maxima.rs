@@ -2,7 +2,8 @@
 
 use wide::u8x16;
 
-use super::isa::{F32s, Isa, facts_of_seen, see};
+use super::isa::{F32s, Isa, see};
+use super::labels::Facts;
 use super::labels::Labels;
 use super::sums::flip;
 use super::{lane_max, pad};
@@ -62,7 +63,7 @@ pub(crate) fn maxima<S: Isa<N>, const N: usize>(logits: &[f32], labels: impl Lab
     if !xt.is_empty() {
         visit!(&pad(xt), &walk.tail::<N>(xt.len()));
     }
-    if !facts_of_seen(seen).valid || poison.reduce_add() != 0.0 {
+    if !Facts::of_seen(seen).valid || poison.reduce_add() != 0.0 {
         return Err(first_error::<N>(logits, labels));
     }
     Ok((lane_max(max_neg), lane_max(max_pos)))
