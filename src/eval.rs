@@ -147,13 +147,27 @@ impl<'a> Evaluator<'a> {
                     // All or nothing: take back the chunks already counted.
                     let mut done = 0;
                     while done < first {
-                        count_chunk(self.counts, logits, labels, done..done + chunk, threshold, Sign::Undo);
+                        kernel::run(ChunkCount {
+                            counts: &mut *self.counts,
+                            logits,
+                            labels,
+                            rows: done..done + chunk,
+                            threshold,
+                            sign: Sign::Undo,
+                        });
                         done += chunk;
                     }
                     return Err(e);
                 }
             }
-            exact += count_chunk(self.counts, logits, labels, first..first + n, threshold, Sign::Add);
+            exact += kernel::run(ChunkCount {
+                counts: &mut *self.counts,
+                logits,
+                labels,
+                rows: first..first + n,
+                threshold,
+                sign: Sign::Add,
+            });
             first += n;
         }
         self.totals.rows += rows as u64;
@@ -200,7 +214,8 @@ enum Sign {
 /// The chunk is read a block of classes at a time, each block down the rows
 /// (column-major): the block's counts stay in byte lanes over the chunk and
 /// reach the caller's `u64` counts once per chunk.
-fn count_chunk(
+#[inline(always)]
+fn count_chunk<B: confusion::Lanes>(
     counts: &mut [ClassCounts],
     logits: &[f32],
     labels: &[u8],
@@ -221,7 +236,7 @@ fn count_chunk(
         // (their wrong-cell bits are set again, which changes nothing).
         let first = block * confusion::BLOCK;
         let base = first.min(classes.saturating_sub(confusion::BLOCK));
-        let b = confusion::count_block(xs, ys, classes, base, threshold, kinds, &mut wrong);
+        let b = confusion::count_block::<B>(xs, ys, classes, base, threshold, kinds, &mut wrong);
         let b = b.get(first - base..).unwrap_or(&[]);
         for (c, add) in counts.iter_mut().zip(b) {
             let add = u64x4::new(add.map(u64::from));
@@ -262,6 +277,25 @@ pub(crate) fn report(t: &EvalTotals, counts: &[ClassCounts]) -> Report {
         macro_f1: if counts.is_empty() { 0.0 } else { (macro_f1 / counts.len() as f64) as f32 },
         hamming_loss: ratio(fp + fneg, tp + fp + fneg + tn) as f32,
         subset_accuracy: ratio(t.exact, t.rows) as f32,
+    }
+}
+
+/// [`count_chunk`] as a job for the dispatcher (with the byte lanes of its
+/// instruction set).
+struct ChunkCount<'a> {
+    counts: &'a mut [ClassCounts],
+    logits: &'a [f32],
+    labels: &'a [u8],
+    rows: Range<usize>,
+    threshold: f32,
+    sign: Sign,
+}
+
+impl Job for ChunkCount<'_> {
+    type Out = u64;
+    #[inline(always)]
+    fn run<S: Isa<N>, const N: usize>(self) -> u64 {
+        count_chunk::<S::Bytes>(self.counts, self.logits, self.labels, self.rows, self.threshold, self.sign)
     }
 }
 

@@ -1,12 +1,12 @@
 //! Every dispatch level this CPU can run, forced in turn (the test hook
 //! `mlcce::force_level`), against the f64 reference: dense, sparse, soft,
 //! GlobalPointer, streaming and sharded rows on every boundary length and
-//! on extreme logits. A level the CPU cannot run is reported on the
+//! on extreme logits, and the evaluation's counts (exact). A level the CPU cannot run is reported on the
 //! terminal. One test: the level is process-wide.
 
 mod common;
 use common::*;
-use mlcce::{Csr, GpShape, Level, Reduction, Shape, Stream};
+use mlcce::{ClassCounts, Csr, Evaluator, GpShape, Level, Reduction, Shape, Stream};
 
 fn rows(rng: &mut Rng) -> Vec<(Vec<f32>, Vec<u8>)> {
     let mut v = Vec::new();
@@ -92,6 +92,51 @@ fn battery(level: Level) {
     }
 }
 
+/// The evaluation's counts against a plain count, on shapes around its
+/// blocks (32 and 64 classes) with and without IGNORE, threshold 0 (its
+/// shortcut) and another, logits on the decision edge mixed in.
+fn counts(level: Level) {
+    let mut rng = Rng::new(5);
+    for (rows, classes) in [(3usize, 31usize), (5, 64), (9, 65), (4, 130), (70, 40), (3, 1000)] {
+        for ignore in [0.0, 0.2] {
+            let y = rng.labels(rows * classes, 0.3, ignore);
+            for thr in [0.0f32, 0.5] {
+                let x: Vec<f32> = (0..rows * classes)
+                    .map(|i| match i % 7 {
+                        0 => thr,
+                        1 => -0.0,
+                        _ => rng.normal(2.0),
+                    })
+                    .collect();
+                let mut want = vec![ClassCounts::default(); classes];
+                let mut exact = 0;
+                for r in 0..rows {
+                    let mut ok = true;
+                    for (c, w) in want.iter_mut().enumerate() {
+                        let (p, l) = (x[r * classes + c] > thr, y[r * classes + c]);
+                        match (l, p) {
+                            (1, true) => w.true_pos += 1,
+                            (1, false) => w.false_neg += 1,
+                            (0, true) => w.false_pos += 1,
+                            (0, false) => w.true_neg += 1,
+                            _ => continue,
+                        }
+                        ok &= (l == 1) == p;
+                    }
+                    exact += u64::from(ok);
+                }
+                let mut got = vec![ClassCounts::default(); classes];
+                let mut ev = Evaluator::new(&mut got, thr).unwrap();
+                ev.update(rows, &x, &y).unwrap();
+                let what = format!("{level:?}, {rows}x{classes}, ignored {ignore}, threshold {thr}");
+                assert_eq!(ev.totals().exact, exact, "{what}");
+                let _ = ev;
+                assert_eq!(got, want, "{what}");
+            }
+        }
+    }
+}
+
 #[test]
 fn every_level_this_cpu_runs_matches_the_reference() {
     let mut ran = Vec::new();
@@ -103,6 +148,7 @@ fn every_level_this_cpu_runs_matches_the_reference() {
         }
         assert_eq!(mlcce::level(), level);
         battery(level);
+        counts(level);
         ran.push(level);
     }
     assert!(ran.contains(&Level::Base), "the baseline always runs");

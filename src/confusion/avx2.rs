@@ -1,113 +1,135 @@
 //! AVX2: four compares (or none, for threshold 0), two 256-bit packs and one
-//! lane permutation narrow 32 predictions to bytes.
+//! lane permutation narrow 32 predictions to bytes. Written with
+//! `core::arch`, so that a baseline build can run it from the dispatcher's
+//! AVX2 and AVX-512 levels.
 
-use core::arch::x86_64::_CMP_GT_OQ;
-use safe_arch::*;
+use core::arch::x86_64::*;
+
+use super::pairs::Predict;
+use super::{HALF, Lanes};
+
+// SAFETY (every `unsafe` block of this file): the intrinsics need AVX or
+// AVX2, and this code runs only inlined into the dispatcher's
+// `#[target_feature]` functions of the AVX2 and AVX-512 levels (entered
+// only after CPUID showed AVX2), or in a build that enables AVX2. Loads
+// go through references to arrays of the right size.
 
 /// 32 bytes.
 #[derive(Clone, Copy)]
-pub(super) struct Bytes(m256i);
-
-impl Bytes {
-    #[inline(always)]
-    pub(super) fn splat(b: u8) -> Self {
-        Bytes(set_splat_i8_m256i(b as i8))
-    }
-    #[inline(always)]
-    pub(super) fn load(y: &[u8; 32]) -> Self {
-        Bytes(wide::bytemuck::cast(*y))
-    }
-    #[inline(always)]
-    pub(super) fn add(self, o: Self) -> Self {
-        Bytes(add_i8_m256i(self.0, o.0))
-    }
-    #[inline(always)]
-    pub(super) fn sub(self, o: Self) -> Self {
-        Bytes(sub_i8_m256i(self.0, o.0))
-    }
-    #[inline(always)]
-    pub(super) fn and(self, o: Self) -> Self {
-        Bytes(bitand_m256i(self.0, o.0))
-    }
-    /// `!self & o`.
-    #[inline(always)]
-    pub(super) fn and_not(self, o: Self) -> Self {
-        Bytes(bitandnot_m256i(self.0, o.0))
-    }
-    #[inline(always)]
-    pub(super) fn or(self, o: Self) -> Self {
-        Bytes(bitor_m256i(self.0, o.0))
-    }
-    #[inline(always)]
-    pub(super) fn xor(self, o: Self) -> Self {
-        Bytes(bitxor_m256i(self.0, o.0))
-    }
-    /// All ones where equal.
-    #[inline(always)]
-    pub(super) fn eq(self, o: Self) -> Self {
-        Bytes(cmp_eq_mask_i8_m256i(self.0, o.0))
-    }
-    /// The top bit of each byte.
-    #[inline(always)]
-    pub(super) fn bitmask(self) -> u32 {
-        move_mask_i8_m256i(self.0) as u32
-    }
-    /// Four counts of 32 classes, regrouped per class: interleaved
-    /// as bytes, then as pairs (within 128-bit halves), then the halves
-    /// put in order.
-    pub(super) fn per_class(counts: [Self; 4]) -> [[u8; 4]; 32] {
-        let [a, b, c, d] = counts.map(|v| v.0);
-        let (ab_lo, ab_hi) = (unpack_low_i8_m256i(a, b), unpack_high_i8_m256i(a, b));
-        let (cd_lo, cd_hi) = (unpack_low_i8_m256i(c, d), unpack_high_i8_m256i(c, d));
-        // Classes 0-3 | 16-19, 4-7 | 20-23, 8-11 | 24-27, 12-15 | 28-31.
-        let q0 = unpack_low_i16_m256i(ab_lo, cd_lo);
-        let q1 = unpack_high_i16_m256i(ab_lo, cd_lo);
-        let q2 = unpack_low_i16_m256i(ab_hi, cd_hi);
-        let q3 = unpack_high_i16_m256i(ab_hi, cd_hi);
-        // 0x20: the low halves of both, 0x31: the high halves.
-        wide::bytemuck::cast([
-            shuffle_abi_i128z_all_m256i::<0x20>(q0, q1),
-            shuffle_abi_i128z_all_m256i::<0x20>(q2, q3),
-            shuffle_abi_i128z_all_m256i::<0x31>(q0, q1),
-            shuffle_abi_i128z_all_m256i::<0x31>(q2, q3),
-        ])
-    }
-}
+pub(crate) struct Bytes(__m256i);
 
 /// The decision threshold, splatted.
-pub(super) struct Threshold(m256);
+#[derive(Clone, Copy)]
+pub(crate) struct Threshold(__m256);
 
-impl Threshold {
-    pub(super) fn new(t: f32) -> Self {
-        Threshold(set_splat_m256(t))
-    }
+impl Predict<Bytes> for Threshold {
     /// `logit > threshold` as bytes of all ones, else 0.
     #[inline(always)]
-    pub(super) fn above(&self, x: &[f32; 32]) -> Bytes {
-        let x: &[[f32; 8]; 4] = wide::bytemuck::cast_ref(x);
-        let gt = |v: &[f32; 8]| cast_to_m256i_from_m256(cmp_op_mask_m256::<_CMP_GT_OQ>(load_unaligned_m256(v), self.0));
-        Bytes(narrow([gt(&x[0]), gt(&x[1]), gt(&x[2]), gt(&x[3])]))
+    fn predict(self, x: &[f32; HALF]) -> Bytes {
+        let (x, _) = x.as_chunks::<8>();
+        // SAFETY: see the top of this file.
+        let mut v = [unsafe { _mm256_setzero_si256() }; 4];
+        for (v, x) in v.iter_mut().zip(x) {
+            // SAFETY: see the top of this file; `x` is 8 readable floats.
+            *v = unsafe { _mm256_castps_si256(_mm256_cmp_ps::<_CMP_GT_OQ>(_mm256_loadu_ps(x.as_ptr()), self.0)) };
+        }
+        Bytes(narrow(v))
     }
 }
 
 /// 32 `i32` lanes narrowed to bytes with signed saturation (the sign
 /// and zeroness of each lane survive), in order.
 #[inline(always)]
-fn narrow(v: [m256i; 4]) -> m256i {
-    let packed = pack_i16_to_i8_m256i(pack_i32_to_i16_m256i(v[0], v[1]), pack_i32_to_i16_m256i(v[2], v[3]));
-    // The packs work within 128-bit halves: their output holds the
-    // 4-byte groups in the order 0 2 4 6 1 3 5 7.
-    shuffle_av_i32_all_m256i(packed, m256i::from([0, 4, 1, 5, 2, 6, 3, 7]))
+fn narrow([a, b, c, d]: [__m256i; 4]) -> __m256i {
+    // SAFETY: see the top of this file.
+    unsafe {
+        let packed = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+        // The packs work within 128-bit halves: their output holds the
+        // 4-byte groups in the order 0 2 4 6 1 3 5 7.
+        _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
+    }
 }
 
-impl Bytes {
-    /// `logit > 0` as bytes of all ones, else 0: as an `i32`, a
-    /// positive `f32` is positive, +0 is 0 and the rest negative, and
-    /// the saturating narrowing keeps that.
+macro_rules! binary {
+    ($f:ident, $intr:ident) => {
+        #[inline(always)]
+        fn $f(self, o: Self) -> Self {
+            // SAFETY: see the top of this file.
+            Bytes(unsafe { $intr(self.0, o.0) })
+        }
+    };
+}
+
+impl Lanes for Bytes {
+    type Threshold = Threshold;
     #[inline(always)]
-    pub(super) fn positive(x: &[f32; 32]) -> Bytes {
-        let x: &[[f32; 8]; 4] = wide::bytemuck::cast_ref(x);
-        let bits = |v: &[f32; 8]| -> m256i { wide::bytemuck::cast(*v) };
-        Bytes(cmp_gt_mask_i8_m256i(narrow([bits(&x[0]), bits(&x[1]), bits(&x[2]), bits(&x[3])]), zeroed_m256i()))
+    fn threshold(t: f32) -> Threshold {
+        // SAFETY: see the top of this file.
+        Threshold(unsafe { _mm256_set1_ps(t) })
+    }
+    /// As an `i32`, a positive `f32` is positive, +0 is 0 and the rest
+    /// negative, and the saturating narrowing keeps that.
+    #[inline(always)]
+    fn positive(x: &[f32; HALF]) -> Bytes {
+        let (x, _) = x.as_chunks::<8>();
+        // SAFETY: see the top of this file.
+        let mut v = [unsafe { _mm256_setzero_si256() }; 4];
+        for (v, x) in v.iter_mut().zip(x) {
+            // SAFETY: see the top of this file; `x` is 8 readable floats.
+            *v = unsafe { _mm256_loadu_si256(x.as_ptr().cast()) };
+        }
+        // SAFETY: see the top of this file.
+        Bytes(unsafe { _mm256_cmpgt_epi8(narrow(v), _mm256_setzero_si256()) })
+    }
+    #[inline(always)]
+    fn splat(b: u8) -> Bytes {
+        // SAFETY: see the top of this file.
+        Bytes(unsafe { _mm256_set1_epi8(b as i8) })
+    }
+    #[inline(always)]
+    fn load(y: &[u8; HALF]) -> Bytes {
+        // SAFETY: see the top of this file; `y` is 32 readable bytes.
+        Bytes(unsafe { _mm256_loadu_si256(y.as_ptr().cast()) })
+    }
+    binary!(add, _mm256_add_epi8);
+    binary!(sub, _mm256_sub_epi8);
+    binary!(and, _mm256_and_si256);
+    binary!(or, _mm256_or_si256);
+    binary!(xor, _mm256_xor_si256);
+    binary!(eq, _mm256_cmpeq_epi8);
+    /// `!self & o`.
+    #[inline(always)]
+    fn and_not(self, o: Bytes) -> Bytes {
+        // SAFETY: see the top of this file.
+        Bytes(unsafe { _mm256_andnot_si256(self.0, o.0) })
+    }
+    #[inline(always)]
+    fn bitmask(self) -> u32 {
+        // SAFETY: see the top of this file.
+        unsafe { _mm256_movemask_epi8(self.0) as u32 }
+    }
+    /// Interleaved as bytes, then as pairs (within 128-bit halves), then
+    /// the halves put in order.
+    #[inline(always)]
+    fn per_class(counts: [Bytes; 4]) -> [[u8; 4]; HALF] {
+        let [a, b, c, d] = [counts[0].0, counts[1].0, counts[2].0, counts[3].0];
+        let mut out = [[0u8; 4]; HALF];
+        // SAFETY: see the top of this file; `out` is 128 writable bytes.
+        unsafe {
+            let (ab_lo, ab_hi) = (_mm256_unpacklo_epi8(a, b), _mm256_unpackhi_epi8(a, b));
+            let (cd_lo, cd_hi) = (_mm256_unpacklo_epi8(c, d), _mm256_unpackhi_epi8(c, d));
+            // Classes 0-3 | 16-19, 4-7 | 20-23, 8-11 | 24-27, 12-15 | 28-31.
+            let q0 = _mm256_unpacklo_epi16(ab_lo, cd_lo);
+            let q1 = _mm256_unpackhi_epi16(ab_lo, cd_lo);
+            let q2 = _mm256_unpacklo_epi16(ab_hi, cd_hi);
+            let q3 = _mm256_unpackhi_epi16(ab_hi, cd_hi);
+            // 0x20: the low halves of both, 0x31: the high halves.
+            let to = out.as_mut_ptr().cast::<__m256i>();
+            _mm256_storeu_si256(to, _mm256_permute2x128_si256::<0x20>(q0, q1));
+            _mm256_storeu_si256(to.add(1), _mm256_permute2x128_si256::<0x20>(q2, q3));
+            _mm256_storeu_si256(to.add(2), _mm256_permute2x128_si256::<0x31>(q0, q1));
+            _mm256_storeu_si256(to.add(3), _mm256_permute2x128_si256::<0x31>(q2, q3));
+        }
+        out
     }
 }

@@ -3,7 +3,7 @@
 //! masked byte add. For threshold 0 two packs, one permutation and one test
 //! narrow 64 predictions (no compares); otherwise four compares into masks.
 
-use super::{BLOCK, BlockCounts, Kinds, Rows};
+use super::{BLOCK, BlockCounts, FnRow, Kinds, Rows};
 use core::arch::x86_64::*;
 
 pub(super) fn count_block(rows: Rows, threshold: f32, kinds: Kinds, wrong: &mut [u8]) -> BlockCounts {
@@ -63,32 +63,38 @@ fn count<const ZERO: bool>(rows: Rows, threshold: f32, kinds: Kinds, wrong: &mut
             // Labels are bytes 0 or 1, so `min(prediction, label)` is 1
             // for a true positive and `min(prediction, 1 - label)` for a
             // false positive. `a`: false positives, `b`: positives.
-            let n = rows.each(wrong, |x, y| {
-                let (pred, y) = (predict(x), load_labels(y));
-                let true_pos = _mm512_min_epu8(pred, y);
-                let false_pos = _mm512_min_epu8(pred, _mm512_sub_epi8(one, y));
-                tp = _mm512_add_epi8(tp, true_pos);
-                a = _mm512_add_epi8(a, false_pos);
-                b = _mm512_add_epi8(b, y);
-                // False positives, and false negatives: label 1, no true positive.
-                let miss = _mm512_or_si512(false_pos, _mm512_xor_si512(y, true_pos));
-                _mm512_test_epi8_mask(miss, miss)
-            });
+            let n = rows.each(
+                wrong,
+                &mut FnRow(|x: &[[f32; 32]; 2], y: &[[u8; 32]; 2]| {
+                    let (pred, y) = (predict(x), load_labels(y));
+                    let true_pos = _mm512_min_epu8(pred, y);
+                    let false_pos = _mm512_min_epu8(pred, _mm512_sub_epi8(one, y));
+                    tp = _mm512_add_epi8(tp, true_pos);
+                    a = _mm512_add_epi8(a, false_pos);
+                    b = _mm512_add_epi8(b, y);
+                    // False positives, and false negatives: label 1, no true positive.
+                    let miss = _mm512_or_si512(false_pos, _mm512_xor_si512(y, true_pos));
+                    _mm512_test_epi8_mask(miss, miss)
+                }),
+            );
             let neg = _mm512_sub_epi8(_mm512_set1_epi8(n as i8), b);
             [tp, a, _mm512_sub_epi8(b, tp), _mm512_sub_epi8(neg, a)]
         }
         Kinds::WithIgnored => {
             // `a`: false positives, `b`: positives, `c`: negatives.
-            rows.each(wrong, |x, y| {
-                let (pred, y) = (predict(x), load_labels(y));
-                let pred = _mm512_test_epi8_mask(pred, pred);
-                let (p, n) = (_mm512_cmpeq_epi8_mask(y, one), _mm512_cmpeq_epi8_mask(y, zero));
-                tp = _mm512_mask_add_epi8(tp, pred & p, tp, one);
-                a = _mm512_mask_add_epi8(a, pred & n, a, one);
-                b = _mm512_mask_add_epi8(b, p, b, one);
-                c = _mm512_mask_add_epi8(c, n, c, one);
-                (pred & n) | (p & !pred)
-            });
+            rows.each(
+                wrong,
+                &mut FnRow(|x: &[[f32; 32]; 2], y: &[[u8; 32]; 2]| {
+                    let (pred, y) = (predict(x), load_labels(y));
+                    let pred = _mm512_test_epi8_mask(pred, pred);
+                    let (p, n) = (_mm512_cmpeq_epi8_mask(y, one), _mm512_cmpeq_epi8_mask(y, zero));
+                    tp = _mm512_mask_add_epi8(tp, pred & p, tp, one);
+                    a = _mm512_mask_add_epi8(a, pred & n, a, one);
+                    b = _mm512_mask_add_epi8(b, p, b, one);
+                    c = _mm512_mask_add_epi8(c, n, c, one);
+                    (pred & n) | (p & !pred)
+                }),
+            );
             [tp, a, _mm512_sub_epi8(b, tp), _mm512_sub_epi8(c, a)]
         }
     };

@@ -18,17 +18,69 @@
 //! otherwise each label is compared with 0 and 1.
 //!
 //! Three implementations of the byte work: `wide`'s `u8x32` (SSE2, and
-//! plain code where `wide` has no SIMD), AVX2 (`safe_arch`: 256-bit packs
-//! and a lane permutation, which `wide` does not expose) and AVX-512 (mask
-//! registers and masked adds, through `core::arch`).
+//! plain code where `wide` has no SIMD), AVX2 (`core::arch`: 256-bit packs
+//! and a lane permutation, which `wide` does not expose; run by the
+//! dispatcher's AVX2 and AVX-512 levels, or by a build with AVX2) and
+//! AVX-512BW (mask registers and masked adds; a build with AVX-512BW only).
+//! The first two implement [`Lanes`], which the dispatched evaluation
+//! picks through its instruction set (`Isa::Bytes`).
 //!
 //! Rows must already be validated (labels 0, 1 or `IGNORE`): the loss pass
 //! does that first.
 
+/// The byte lanes of the baseline instruction set (what the build enables).
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+pub(crate) type BaseBytes = avx2::Bytes;
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+pub(crate) type BaseBytes = portable::Bytes;
+/// The byte lanes of the dispatcher's AVX2 and AVX-512 levels.
+#[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
+pub(crate) type Avx2Bytes = avx2::Bytes;
+
+/// 32 byte lanes and the operations the counting needs. Every method is
+/// `#[inline(always)]` in every implementation (see `pairs.rs`).
+pub(crate) trait Lanes: Copy {
+    /// `logit > threshold` for a threshold other than 0.
+    type Threshold: pairs::Predict<Self>;
+    fn threshold(t: f32) -> Self::Threshold;
+    /// `logit > 0` as bytes of all ones, else 0.
+    fn positive(x: &[f32; HALF]) -> Self;
+    fn splat(b: u8) -> Self;
+    fn load(y: &[u8; HALF]) -> Self;
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+    fn and(self, o: Self) -> Self;
+    /// `!self & o`.
+    fn and_not(self, o: Self) -> Self;
+    fn or(self, o: Self) -> Self;
+    fn xor(self, o: Self) -> Self;
+    /// All ones where equal.
+    fn eq(self, o: Self) -> Self;
+    /// The top bit of each byte.
+    fn bitmask(self) -> u32;
+    /// Four counts of 32 classes, regrouped per class.
+    fn per_class(counts: [Self; 4]) -> [[u8; 4]; HALF];
+}
+
+/// A closure as a [`RowFn`] (for `avx512.rs`, compiled with its features:
+/// no dispatch there).
 #[cfg(all(target_arch = "x86_64", target_feature = "avx512bw"))]
-use avx512 as lanes;
-#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512bw")))]
-use pairs as lanes;
+struct FnRow<F>(F);
+
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512bw"))]
+impl<F: FnMut(&[[f32; HALF]; 2], &[[u8; HALF]; 2]) -> u64> RowFn for FnRow<F> {
+    #[inline(always)]
+    fn row(&mut self, x: &[[f32; HALF]; 2], y: &[[u8; HALF]; 2]) -> u64 {
+        (self.0)(x, y)
+    }
+}
+
+/// What the counting does with one row's block (see [`Rows::each`]).
+pub(crate) trait RowFn {
+    /// Counts the row's block; returns its wrongly predicted cells as bits
+    /// (0: none).
+    fn row(&mut self, x: &[[f32; HALF]; 2], y: &[[u8; HALF]; 2]) -> u64;
+}
 
 /// Classes per block: two 32-byte registers of labels.
 pub(crate) const BLOCK: usize = 64;
@@ -69,7 +121,10 @@ impl Kinds {
 /// predicted cell in the block. A block must lie within the row unless the
 /// row is shorter than a block: then the lanes past the row's end count as
 /// negatives predicted negative (the caller drops them).
-pub(crate) fn count_block(
+///
+/// `B`: the byte lanes to count with (a build with AVX-512BW uses its own).
+#[inline(always)]
+pub(crate) fn count_block<B: Lanes>(
     logits: &[f32],
     labels: &[u8],
     classes: usize,
@@ -78,7 +133,11 @@ pub(crate) fn count_block(
     kinds: Kinds,
     wrong: &mut [u8],
 ) -> BlockCounts {
-    lanes::count_block(Rows { logits, labels, classes, base }, threshold, kinds, wrong)
+    let rows = Rows { logits, labels, classes, base };
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512bw"))]
+    return avx512::count_block(rows, threshold, kinds, wrong);
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512bw")))]
+    pairs::count_block::<B>(rows, threshold, kinds, wrong)
 }
 
 /// Cells per register.
@@ -94,11 +153,11 @@ struct Rows<'a> {
 }
 
 impl Rows<'_> {
-    /// Calls `row` on each row's block (as two registers' worth) and flags
+    /// Calls `f` on each row's block (as two registers' worth) and flags
     /// in `wrong` the rows where it returns wrong-cell bits. Returns the rows
     /// counted.
     #[inline(always)]
-    fn each(self, wrong: &mut [u8], mut row: impl FnMut(&[[f32; HALF]; 2], &[[u8; HALF]; 2]) -> u64) -> u8 {
+    fn each(self, wrong: &mut [u8], f: &mut impl RowFn) -> u8 {
         let Rows { logits, labels, classes, base } = self;
         if classes == 0 {
             return 0;
@@ -116,7 +175,7 @@ impl Rows<'_> {
                 let x = x.get(base..).and_then(|x| x.first_chunk::<BLOCK>());
                 let y = y.get(base..).and_then(|y| y.first_chunk::<BLOCK>());
                 if let (Some(x), Some(y)) = (x, y) {
-                    *w |= u8::from(row(wide::bytemuck::cast_ref(x), wide::bytemuck::cast_ref(y)) != 0);
+                    *w |= u8::from(f.row(wide::bytemuck::cast_ref(x), wide::bytemuck::cast_ref(y)) != 0);
                     n += 1;
                 }
             }
@@ -129,7 +188,7 @@ impl Rows<'_> {
                 let cells = r * classes + base..(r + 1) * classes;
                 xp.iter_mut().zip(logits.get(cells.clone()).unwrap_or(&[])).for_each(|(to, from)| *to = *from);
                 yp.iter_mut().zip(labels.get(cells).unwrap_or(&[])).for_each(|(to, from)| *to = *from);
-                *w |= u8::from(row(wide::bytemuck::cast_ref(&xp), wide::bytemuck::cast_ref(&yp)) != 0);
+                *w |= u8::from(f.row(wide::bytemuck::cast_ref(&xp), wide::bytemuck::cast_ref(&yp)) != 0);
                 n += 1;
             }
         }
@@ -137,13 +196,14 @@ impl Rows<'_> {
     }
 }
 
-#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512bw")))]
+// (A build with AVX-512BW counts with `avx512.rs` alone.)
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "avx512bw"), allow(dead_code))]
 mod pairs;
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
 mod portable;
 
-#[cfg(all(target_arch = "x86_64", target_feature = "avx2", not(target_feature = "avx512bw")))]
+#[cfg(target_arch = "x86_64")]
 mod avx2;
 
 #[cfg(all(target_arch = "x86_64", target_feature = "avx512bw"))]

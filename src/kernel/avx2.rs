@@ -103,6 +103,12 @@ impl F32s<8> for Y {
         // SAFETY: see the top of this file.
         Y(unsafe { _mm256_blendv_ps(f.0, t.0, self.0) })
     }
+    /// `blendv` reads the sign bit alone: no compare.
+    #[inline(always)]
+    fn sign_select(self, t: Y, f: Y) -> Y {
+        // SAFETY: see the top of this file.
+        Y(unsafe { _mm256_blendv_ps(f.0, t.0, self.0) })
+    }
     #[inline(always)]
     fn simd_lt(self, o: Y) -> Y {
         cmp::<_CMP_LT_OQ>(self, o)
@@ -174,6 +180,7 @@ pub(crate) struct D(__m256d);
 
 impl Isa<8> for Avx2 {
     type V = Y;
+    type Bytes = crate::confusion::Avx2Bytes;
     type Total = D;
     /// A separate pass over the label bytes (the loop's byte work cost 8%
     /// more instructions here, callgrind).

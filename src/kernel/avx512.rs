@@ -137,6 +137,16 @@ impl F32s<16> for Z {
         // SAFETY: see the top of this file.
         Z(unsafe { _mm512_mask_blend_ps(mask_of(self), f.0, t.0) })
     }
+    /// The sign bits as a mask register (an integer compare: AVX-512F has
+    /// no `movepi32_mask`), straight into the blend.
+    #[inline(always)]
+    fn sign_select(self, t: Z, f: Z) -> Z {
+        // SAFETY: see the top of this file.
+        Z(unsafe {
+            let k = _mm512_cmplt_epi32_mask(_mm512_castps_si512(self.0), _mm512_setzero_si512());
+            _mm512_mask_blend_ps(k, f.0, t.0)
+        })
+    }
     #[inline(always)]
     fn simd_lt(self, o: Z) -> Z {
         cmp::<_CMP_LT_OQ>(self, o)
@@ -202,6 +212,7 @@ pub(crate) struct D8(__m512d);
 
 impl Isa<16> for Avx512 {
     type V = Z;
+    type Bytes = crate::confusion::Avx2Bytes;
     type Total = D8;
     /// In the loop: its byte operations are free next to the 512-bit work (a
     /// separate pass over the labels measured 7% slower here).

@@ -46,29 +46,71 @@ const C4: f32 = f32::from_bits(0x3d2aac11); // 0.04166800156235695
 const C5: f32 = f32::from_bits(0x3c0933c1); // 0.00837415549904108
 const C6: f32 = f32::from_bits(0x3ab57398); // 0.0013843653723597527
 
+/// The constants of [`exp`], as vectors, made once per pass and handed to
+/// each step (a pass that keeps them live across its loop decides per
+/// instruction set whether they stay in registers or are reloaded).
+#[derive(Clone, Copy)]
+pub(crate) struct Consts<V> {
+    hi: V,
+    lo: V,
+    log2e: V,
+    magic: V,
+    ln2_hi: V,
+    ln2_lo: V,
+    c: [V; 5],
+    one: V,
+}
+
+impl<V> Consts<V> {
+    #[inline(always)]
+    pub(crate) fn new<const N: usize>() -> Self
+    where
+        V: F32s<N>,
+    {
+        Consts {
+            hi: V::splat(HI),
+            lo: V::splat(LO),
+            log2e: V::splat(LOG2E),
+            magic: V::splat(MAGIC),
+            ln2_hi: V::splat(LN2_HI),
+            ln2_lo: V::splat(LN2_LO),
+            c: [V::splat(C6), V::splat(C5), V::splat(C4), V::splat(C3), V::splat(C2)],
+            one: V::splat(C1),
+        }
+    }
+}
+
 /// `e^x` on every lane (see the module documentation for range and
 /// accuracy); the same algorithm for every instruction set.
+///
+/// `POISON`: the reduction takes the unclamped `x`, so that an input
+/// outside `[LO, HI]` that the clamp would have hidden shows: `-inf` (and a
+/// finite `x` far below `LO`) gives NaN (`±inf · 0`), `+inf` gives `+inf`.
+/// Inputs in `[LO, HI]` give the same result either way. The fast path uses
+/// it to see non-finite logits in its sums; the shifted path, whose inputs
+/// may lie far below `LO`, does not.
 #[inline(always)]
-pub(crate) fn exp<V: F32s<N>, const N: usize>(x: V) -> V {
+pub(crate) fn exp<V: F32s<N>, const N: usize, const POISON: bool>(x: V) -> V {
+    exp_with::<V, N, POISON>(x, &Consts::new())
+}
+
+/// [`exp`] with its constants given.
+#[inline(always)]
+pub(crate) fn exp_with<V: F32s<N>, const N: usize, const POISON: bool>(x: V, k: &Consts<V>) -> V {
     // The constant first: x86's max and min return their second operand
     // when one is NaN, so a NaN input stays NaN.
-    let x = V::splat(HI).fast_min(V::splat(LO).fast_max(x));
-    let t = x.mul_add(V::splat(LOG2E), V::splat(MAGIC));
-    let n = t - V::splat(MAGIC);
-    let r = n.mul_neg_add(V::splat(LN2_HI), x);
-    let r = n.mul_neg_add(V::splat(LN2_LO), r);
-    let p = V::splat(C6)
-        .mul_add(r, V::splat(C5))
-        .mul_add(r, V::splat(C4))
-        .mul_add(r, V::splat(C3))
-        .mul_add(r, V::splat(C2))
-        .mul_add(r, V::splat(C1))
-        .mul_add(r, V::one());
+    let xc = k.hi.fast_min(k.lo.fast_max(x));
+    let t = xc.mul_add(k.log2e, k.magic);
+    let n = t - k.magic;
+    let r = n.mul_neg_add(k.ln2_hi, if POISON { x } else { xc });
+    let r = n.mul_neg_add(k.ln2_lo, r);
+    let [c6, c5, c4, c3, c2] = k.c;
+    let p = c6.mul_add(r, c5).mul_add(r, c4).mul_add(r, c3).mul_add(r, c2).mul_add(r, k.one).mul_add(r, k.one);
     p * t.shl23()
 }
 
 /// [`exp`] of one value, on `wide`'s eight lanes (for the accuracy tests).
 #[cfg(test)]
 pub(crate) fn exp_scalar(x: f32) -> f32 {
-    exp::<wide::f32x8, 8>(wide::f32x8::splat(x)).to_array()[0]
+    exp::<wide::f32x8, 8, false>(wide::f32x8::splat(x)).to_array()[0]
 }

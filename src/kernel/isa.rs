@@ -55,6 +55,13 @@ pub(crate) trait F32s<const N: usize>:
     /// subnormals), as a float.
     fn exponent(self) -> Self;
 
+    /// Lanes of `t` where `self`'s sign bit is set (a negative value, or
+    /// `-0.0` where the ISA tests the bit itself), of `f` elsewhere.
+    #[inline(always)]
+    fn sign_select(self, t: Self, f: Self) -> Self {
+        self.simd_lt(Self::zero()).select(t, f)
+    }
+
     #[inline(always)]
     fn zero() -> Self {
         Self::splat(0.0)
@@ -80,6 +87,8 @@ pub(crate) trait Isa<const N: usize>: Copy {
     /// Label facts are gathered inside the exp loop (else by a separate pass
     /// over the label bytes, `Facts::of`).
     const FACTS_IN_LOOP: bool;
+    /// The byte lanes of the evaluation's counting.
+    type Bytes: crate::confusion::Lanes;
     fn total_zero() -> Self::Total;
     fn total_add(total: &mut Self::Total, v: Self::V);
     fn total_value(total: Self::Total) -> f64;
@@ -234,6 +243,7 @@ macro_rules! wide_total {
 #[cfg(not(target_feature = "avx512f"))]
 impl Isa<8> for Base {
     type V = wide::f32x8;
+    type Bytes = crate::confusion::BaseBytes;
     /// With AVX2 the label facts come from a separate pass over the label
     /// bytes, 32 at a time (the loop's register and its byte operations cost
     /// 8% more instructions, callgrind). On SSE2 the separate pass made the
@@ -268,6 +278,7 @@ impl Isa<8> for Base {
 #[cfg(target_feature = "avx512f")]
 impl Isa<16> for Base {
     type V = wide::f32x16;
+    type Bytes = crate::confusion::BaseBytes;
     /// In the loop: its byte operations are free next to the 512-bit work (a
     /// separate pass over the labels measured 7% slower here).
     const FACTS_IN_LOOP: bool = true;

@@ -15,6 +15,12 @@ pub(crate) trait Labels: Clone {
     /// What the `n` cells not yet walked hold (used where the exp loop does
     /// not gather it, see `FACTS_IN_LOOP`).
     fn facts(&self, n: usize) -> Facts;
+    /// All the labels when they are a slice (dense rows, on a fresh walk):
+    /// the kernels then read them beside the logits, by index.
+    #[inline(always)]
+    fn dense(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 /// Label bytes to OR-able class bits: `t = label + 1` (wrapping) is 0
@@ -123,6 +129,13 @@ impl Labels for Dense<'_> {
         }
         self.at += n;
         ls
+    }
+
+    /// Always `Some` (the kernels' other loop is then never built for
+    /// dense rows).
+    #[inline(always)]
+    fn dense(&self) -> Option<&[u8]> {
+        Some(self.all.get(self.at..).unwrap_or(&[]))
     }
 
     /// (Called on a fresh walk: the whole slice.)

@@ -7,7 +7,8 @@
 //! `e^{s}`, a positive class adds `e^{-s}`. So each lane computes `v = ±s`
 //! (the sign flipped by XOR with the positive mask) and ONE `exp(v)`, which is
 //! then masked into the negative or the positive accumulator. Labels are read
-//! a step at a time as bytes and turned into lane masks; whether they are
+//! a step at a time as bytes (dense labels beside the logits, by the same
+//! index, 8 steps per loop iteration) and turned into lane masks; whether they are
 //! all valid (0, 1 or 255) and which groups occur is gathered in the loop
 //! or by a separate pass over the label bytes (`Isa::FACTS_IN_LOOP`).
 //!
@@ -15,17 +16,17 @@
 //!   `e^{v}` itself. Because the loss's `1 +` keeps each log-sum-exp at or
 //!   above 0, no max is needed as long as every term is a normal `f32` and the
 //!   sums cannot overflow. The pass checks that afterwards: both sums must lie
-//!   in `[FAST_MIN, FAST_MAX]` (non-finite logits poison their sum with NaN,
+//!   in `[FAST_MIN, FAST_MAX]` (non-finite logits poison their sum: the
+//!   fast path's exp gives NaN for NaN and `-inf` and `+inf` for `+inf`;
 //!   clamped huge ones push it over `FAST_MAX`, bad labels are caught by the
 //!   byte check).
 //! * **Shifted path** (when the check fails): a max pass that also validates
 //!   labels and finiteness, then the same exp pass with `v - max` per group
 //!   (every exp input `<= 0`), the textbook stable log-sum-exp.
 //!
-//! Sums are accumulated in `f32` lanes for blocks of `BLOCK_STEPS` steps,
-//! then added lane by lane into `f64` lanes (reduced across lanes once, at
-//! the end of the row): an `f32` lane never takes more than `BLOCK_STEPS`
-//! terms, so its rounding error stays below `3·2^-24` of its value however
+//! Sums are accumulated in `f32` lanes for `FLUSH_STEPS` (4) steps, then
+//! added lane by lane into `f64` lanes (reduced across lanes once, at the
+//! end of the row): an `f32` lane never takes more than 4 terms, so its rounding error stays below `3·2^-24` of its value however
 //! the terms' sizes mix, and a 131072-class row is summed as accurately as a
 //! 32-class one. (With 32-step blocks a row of one large term and many
 //! small ones lost 1e-6, found by fuzzing.)
@@ -58,13 +59,14 @@ use core::ops::Range;
 
 pub(crate) use dispatch::{Job, run};
 pub use dispatch::{Level, force_level, level};
+use exp::Consts;
 pub(crate) use frame::{row_grad_in_frame, row_grad_in_frame_in_place};
 pub(crate) use isa::{F32s, Isa};
 use labels::Facts;
 pub(crate) use labels::{Dense, Labels, Sparse};
 use maxima::maxima;
 pub(crate) use soft::{soft_row_loss, soft_row_loss_grad, soft_row_loss_grad_in_place};
-use sums::{BLOCK_STEPS, Pass, Shifts, Sums};
+use sums::{BLOCK_STEPS, FLUSH_STEPS, Pass, Shifts, Sums};
 
 use crate::Error;
 use crate::lse::Stream;
@@ -86,22 +88,47 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
 ) {
     // A local copy keeps the accumulators in registers, not behind `sums`.
     let mut acc = *sums;
-    let (xc, xt) = logits.as_chunks::<N>();
-    // Whole blocks as fixed-size arrays: the compiler unrolls them.
-    let (blocks, rest) = xc.as_chunks::<BLOCK_STEPS>();
-    for block in blocks {
-        for x in block {
-            acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts);
+    let k = &Consts::new();
+    acc.start_blocks();
+    match labels.dense() {
+        Some(all) => {
+            // A dense row's labels are as long as its logits (a cell past
+            // them would be left out); read by the logits' index.
+            let n = logits.len().min(all.len());
+            let (x, y) = (logits.get(..n).unwrap_or(&[]), all.get(..n).unwrap_or(&[]));
+            let ((xc, xt), (yc, yt)) = (x.as_chunks::<N>(), y.as_chunks::<N>());
+            let ((xb, xr), (yb, yr)) = (xc.as_chunks::<BLOCK_STEPS>(), yc.as_chunks::<BLOCK_STEPS>());
+            for (x, y) in xb.iter().zip(yb) {
+                acc.block::<SHIFTED>(x, y, shifts, k);
+                acc.end_block();
+            }
+            for (x, y) in xr.iter().zip(yr) {
+                acc.step::<SHIFTED>(x, y, shifts, k);
+                acc.count_steps(1);
+            }
+            if !xt.is_empty() {
+                acc.step::<SHIFTED>(&pad::<N>(xt), &pad_labels::<N>(yt), shifts, k);
+                acc.count_steps(1);
+            }
         }
-        acc.count_steps(BLOCK_STEPS);
-    }
-    for x in rest {
-        acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts);
-    }
-    acc.count_steps(rest.len());
-    if !xt.is_empty() {
-        acc.step::<SHIFTED>(&pad::<N>(xt), &labels.tail::<N>(xt.len()), shifts);
-        acc.count_steps(1);
+        None => {
+            let (xc, xt) = logits.as_chunks::<N>();
+            let (blocks, rest) = xc.as_chunks::<FLUSH_STEPS>();
+            for block in blocks {
+                for x in block {
+                    acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts, k);
+                }
+                acc.end_block();
+            }
+            for x in rest {
+                acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts, k);
+                acc.count_steps(1);
+            }
+            if !xt.is_empty() {
+                acc.step::<SHIFTED>(&pad::<N>(xt), &labels.tail::<N>(xt.len()), shifts, k);
+                acc.count_steps(1);
+            }
+        }
     }
     *sums = acc;
 }
@@ -116,26 +143,56 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
     grad: &mut [f32],
 ) {
     let mut acc = *sums;
-    let (xc, xt) = logits.as_chunks::<N>();
-    let (gc, gt) = grad.as_chunks_mut::<N>();
-    // Blocks by index, not by zipping `chunks`: the zipped chunk iterators
-    // kept a division-by-zero panic path at opt-level z.
-    let mut start = 0;
-    while start < xc.len() {
-        let end = (start + BLOCK_STEPS).min(xc.len());
-        if let (Some(xb), Some(gb)) = (xc.get(start..end), gc.get_mut(start..end)) {
-            for (x, g) in xb.iter().zip(gb) {
-                *g = acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts);
+    let k = &Consts::new();
+    acc.start_blocks();
+    match labels.dense() {
+        Some(all) => {
+            let n = logits.len().min(all.len()).min(grad.len());
+            let (x, y) = (logits.get(..n).unwrap_or(&[]), all.get(..n).unwrap_or(&[]));
+            let (g, past) = grad.split_at_mut(n);
+            past.fill(0.0);
+            let ((xc, xt), (yc, yt), (gc, gt)) = (x.as_chunks::<N>(), y.as_chunks::<N>(), g.as_chunks_mut::<N>());
+            let (xb, xr) = xc.as_chunks::<BLOCK_STEPS>();
+            let (yb, yr) = yc.as_chunks::<BLOCK_STEPS>();
+            let (gb, gr) = gc.as_chunks_mut::<BLOCK_STEPS>();
+            for ((x, y), g) in xb.iter().zip(yb).zip(gb) {
+                acc.block_store::<SHIFTED>(x, y, shifts, k, g);
+                acc.end_block();
+            }
+            for ((x, y), g) in xr.iter().zip(yr).zip(gr) {
+                *g = acc.step::<SHIFTED>(x, y, shifts, k);
+                acc.count_steps(1);
+            }
+            if !xt.is_empty() {
+                let out = acc.step::<SHIFTED>(&pad::<N>(xt), &pad_labels::<N>(yt), shifts, k);
+                acc.count_steps(1);
+                for (d, s) in gt.iter_mut().zip(out) {
+                    *d = s;
+                }
             }
         }
-        acc.count_steps(end - start);
-        start = end;
-    }
-    if !xt.is_empty() {
-        let out = acc.step::<SHIFTED>(&pad::<N>(xt), &labels.tail::<N>(xt.len()), shifts);
-        acc.count_steps(1);
-        for (d, s) in gt.iter_mut().zip(out) {
-            *d = s;
+        None => {
+            let (xc, xt) = logits.as_chunks::<N>();
+            let (gc, gt) = grad.as_chunks_mut::<N>();
+            let (blocks, rest) = xc.as_chunks::<FLUSH_STEPS>();
+            let (gblocks, grest) = gc.as_chunks_mut::<FLUSH_STEPS>();
+            for (block, gblock) in blocks.iter().zip(gblocks.iter_mut()) {
+                for (x, g) in block.iter().zip(gblock) {
+                    *g = acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts, k);
+                }
+                acc.end_block();
+            }
+            for (x, g) in rest.iter().zip(grest.iter_mut()) {
+                *g = acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts, k);
+                acc.count_steps(1);
+            }
+            if !xt.is_empty() {
+                let out = acc.step::<SHIFTED>(&pad::<N>(xt), &labels.tail::<N>(xt.len()), shifts, k);
+                acc.count_steps(1);
+                for (d, s) in gt.iter_mut().zip(out) {
+                    *d = s;
+                }
+            }
         }
     }
     *sums = acc;
@@ -150,15 +207,22 @@ fn sums_in_place<S: Isa<N>, const N: usize>(
     shifts: Shifts,
 ) {
     let mut acc = *sums;
+    let k = &Consts::new();
     let (bc, bt) = buf.as_chunks_mut::<N>();
-    for block in bc.chunks_mut(BLOCK_STEPS) {
+    acc.start_blocks();
+    let (blocks, rest) = bc.as_chunks_mut::<FLUSH_STEPS>();
+    for block in blocks {
         for b in block.iter_mut() {
-            *b = acc.step::<true>(b, &labels.step::<N>(), shifts);
+            *b = acc.step::<true>(b, &labels.step::<N>(), shifts, k);
         }
-        acc.count_steps(block.len());
+        acc.end_block();
+    }
+    for b in rest.iter_mut() {
+        *b = acc.step::<true>(b, &labels.step::<N>(), shifts, k);
+        acc.count_steps(1);
     }
     if !bt.is_empty() {
-        let out = acc.step::<true>(&pad::<N>(bt), &labels.tail::<N>(bt.len()), shifts);
+        let out = acc.step::<true>(&pad::<N>(bt), &labels.tail::<N>(bt.len()), shifts, k);
         acc.count_steps(1);
         for (d, s) in bt.iter_mut().zip(out) {
             *d = s;
@@ -370,7 +434,7 @@ pub(crate) fn scale_terms<S: Isa<N>, const N: usize>(grad: &mut [f32], neg_facto
     let (fn_, fp) = (S::V::splat(neg_factor), S::V::splat(pos_factor));
     for g in gc {
         let v = S::V::load(g);
-        *g = (v * v.simd_lt(S::V::zero()).select(fp, fn_)).to_array();
+        *g = (v * v.sign_select(fp, fn_)).to_array();
     }
     for g in gt {
         *g *= if *g < 0.0 { pos_factor } else { neg_factor };
@@ -407,6 +471,16 @@ pub(crate) fn pad<const N: usize>(x: &[f32]) -> [f32; N] {
         *d = *s;
     }
     xs
+}
+
+/// Pads the labels of a tail of fewer than `N` cells with ignored lanes.
+#[inline(always)]
+fn pad_labels<const N: usize>(y: &[u8]) -> [u8; N] {
+    let mut ys = [crate::IGNORE; N];
+    for (d, s) in ys.iter_mut().zip(y) {
+        *d = *s;
+    }
+    ys
 }
 
 /// The largest lane.

@@ -5,7 +5,7 @@
 //! ```
 //!
 //! Both sums go through the same [`Sums`] as hard labels (the same lane
-//! width, `f32` blocks of `BLOCK_STEPS` steps added into `f64` lanes, the same
+//! width, `f32` sums of `FLUSH_STEPS` steps added into `f64` lanes, the same
 //! fast-path bounds and finish), so soft rows meet the same accuracy bound.
 //! What differs is the step: every cell has a weight in each group, so a lane
 //! takes two terms, `(1 - t)·e^{s}` and `t·e^{-s}`.
@@ -123,7 +123,7 @@ fn fast_pass<S: Isa<N>, const N: usize>(logits: &[f32], targets: &[f32]) -> Fast
         wp_max = wp_max.fast_max(wp);
         big = big | (c.s.abs().simd_gt(S::V::splat(FAST_LOGIT)) & c.valid);
         poison += (c.s * S::V::zero()) & c.valid;
-        let en = exp(c.s);
+        let en = exp::<_, N, false>(c.s);
         let ep = (S::V::one() / en).fast_min(S::V::splat(f32::MAX));
         acc.add(wn * en, wp * ep);
         acc.count_steps(1);
@@ -158,7 +158,10 @@ fn shifted_pass<S: Isa<N>, const N: usize>(logits: &[f32], targets: &[f32], neg:
     let sh = Shifts::new(frame(neg), frame(pos));
     for c in Steps::<S::V, N>::new(logits, targets) {
         let (wn, wp) = c.weights();
-        acc.add(wn * exp(c.s - S::V::splat(sh.neg)), wp * exp(-c.s - S::V::splat(sh.pos)));
+        acc.add(
+            wn * exp::<_, N, false>(c.s - S::V::splat(sh.neg)),
+            wp * exp::<_, N, false>(-c.s - S::V::splat(sh.pos)),
+        );
         acc.count_steps(1);
     }
     acc.finish_with(Facts::NONE).state(neg, pos)
@@ -213,8 +216,8 @@ impl<V: F32s<N>, const N: usize> GradConsts<V, N> {
     #[inline(always)]
     fn step(&self, c: Cells<V, N>) -> [f32; N] {
         let (wn, wp) = c.weights();
-        let gn = wn * exp(c.s - V::splat(self.shifts.neg)) * self.neg_factor;
-        let gp = wp * exp(-c.s - V::splat(self.shifts.pos)) * self.pos_factor;
+        let gn = wn * exp::<_, N, false>(c.s - V::splat(self.shifts.neg)) * self.neg_factor;
+        let gp = wp * exp::<_, N, false>(-c.s - V::splat(self.shifts.pos)) * self.pos_factor;
         (gn - gp).to_array()
     }
 }
