@@ -23,6 +23,9 @@ fn main() {
         };
         assert!(mlcce::force_level(level), "this CPU or build cannot run {level:?}");
     }
+    // MLCCE_API=c calls the C entry points (compiled in the library, as a C
+    // program links them) instead of the Rust functions (compiled here).
+    let c_api = std::env::var("MLCCE_API").is_ok_and(|a| a == "c");
     // The inputs of `benches/dense.rs`: logits ~ N(0, 2).
     let (logits, labels) = inputs::dense(rows, classes, positives, 7);
     let shape = Shape::new(rows, classes);
@@ -34,7 +37,19 @@ fn main() {
             let mut out = [0.0f32];
             let t = Instant::now();
             for _ in 0..n {
-                if k == 0 {
+                if c_api {
+                    let x = black_box(&logits).as_ptr();
+                    // SAFETY: the buffers are rows x classes long (1 output).
+                    let status = unsafe {
+                        if k == 0 {
+                            mlcce::ffi::mlcce_loss(x, labels.as_ptr(), rows, classes, 1, out.as_mut_ptr())
+                        } else {
+                            let (o, g) = (out.as_mut_ptr(), grad.as_mut_ptr());
+                            mlcce::ffi::mlcce_loss_grad(x, labels.as_ptr(), rows, classes, 1, o, g)
+                        }
+                    };
+                    assert_eq!(status as u32, 0);
+                } else if k == 0 {
                     mlcce::loss(shape, black_box(&logits), &labels, Reduction::Mean, &mut out).unwrap();
                 } else {
                     mlcce::loss_grad(shape, black_box(&logits), &labels, Reduction::Mean, Some(&mut out), &mut grad)

@@ -10,6 +10,7 @@ use core::ops::{Add, AddAssign, BitAnd, BitOr, BitXor, Div, Mul, Neg, Sub};
 
 use wide::u8x16;
 
+use super::exp::{Consts, VALUES};
 use super::isa::{F32s, Isa, Masks};
 
 /// Eight `f32` lanes in one AVX register.
@@ -174,6 +175,20 @@ impl F32s<8> for Y {
     }
 }
 
+/// The exp constants, each as a whole vector.
+#[repr(C, align(32))]
+struct Table([[f32; 8]; 11]);
+
+static EXP_TABLE: Table = {
+    let mut t = [[0.0f32; 8]; 11];
+    let mut i = 0;
+    while i < 11 {
+        t[i] = [VALUES[i]; 8];
+        i += 1;
+    }
+    Table(t)
+};
+
 /// Four `f64` lanes.
 #[derive(Clone, Copy)]
 pub(crate) struct D(__m256d);
@@ -220,6 +235,15 @@ impl Isa<8> for Avx2 {
                 pos: Y(_mm256_castsi256_ps(_mm256_cmpeq_epi32(l, _mm256_set1_epi32(1)))),
             }
         }
+    }
+    /// Loaded through an opaque pointer from a table of whole vectors: the
+    /// eleven constants do not fit the sixteen registers beside the loop's
+    /// values, and the compiler would re-broadcast them at every use; as
+    /// plain loads they become memory operands of the FMAs.
+    #[inline(always)]
+    fn consts() -> Consts<Y> {
+        let t = core::hint::black_box(&EXP_TABLE);
+        Consts::from_fn(|i| Y::load(&t.0[i]))
     }
     #[inline(always)]
     fn label_bytes(labels: &[u8; 8]) -> u8x16 {

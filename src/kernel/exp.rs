@@ -39,7 +39,6 @@ const MAGIC: f32 = 12_583_039.0;
 const LN2_HI: f32 = f32::from_bits(0x3f317200); // 0.693145751953125
 const LN2_LO: f32 = f32::from_bits(0x35bfbe8e); // 1.428606765330187e-06
 
-const C1: f32 = 1.0;
 const C2: f32 = f32::from_bits(0x3efffffe); // 0.4999999403953552
 const C3: f32 = f32::from_bits(0x3e2aaa0d); // 0.16666431725025177
 const C4: f32 = f32::from_bits(0x3d2aac11); // 0.04166800156235695
@@ -58,8 +57,10 @@ pub(crate) struct Consts<V> {
     ln2_hi: V,
     ln2_lo: V,
     c: [V; 5],
-    one: V,
 }
+
+/// The values of [`Consts`], in the order [`Consts::from_fn`] asks for them.
+pub(crate) const VALUES: [f32; 11] = [HI, LO, LOG2E, MAGIC, LN2_HI, LN2_LO, C6, C5, C4, C3, C2];
 
 impl<V> Consts<V> {
     #[inline(always)]
@@ -67,15 +68,20 @@ impl<V> Consts<V> {
     where
         V: F32s<N>,
     {
+        Self::from_fn(|i| V::splat(VALUES[i]))
+    }
+
+    /// The constants with `f(i)` the vector of `VALUES[i]`.
+    #[inline(always)]
+    pub(crate) fn from_fn(f: impl Fn(usize) -> V) -> Self {
         Consts {
-            hi: V::splat(HI),
-            lo: V::splat(LO),
-            log2e: V::splat(LOG2E),
-            magic: V::splat(MAGIC),
-            ln2_hi: V::splat(LN2_HI),
-            ln2_lo: V::splat(LN2_LO),
-            c: [V::splat(C6), V::splat(C5), V::splat(C4), V::splat(C3), V::splat(C2)],
-            one: V::splat(C1),
+            hi: f(0),
+            lo: f(1),
+            log2e: f(2),
+            magic: f(3),
+            ln2_hi: f(4),
+            ln2_lo: f(5),
+            c: [f(6), f(7), f(8), f(9), f(10)],
         }
     }
 }
@@ -105,8 +111,12 @@ pub(crate) fn exp_with<V: F32s<N>, const N: usize, const POISON: bool>(x: V, k: 
     let r = n.mul_neg_add(k.ln2_hi, if POISON { x } else { xc });
     let r = n.mul_neg_add(k.ln2_lo, r);
     let [c6, c5, c4, c3, c2] = k.c;
-    let p = c6.mul_add(r, c5).mul_add(r, c4).mul_add(r, c3).mul_add(r, c2).mul_add(r, k.one).mul_add(r, k.one);
-    p * t.shl23()
+    // e^r = 1 + r + r^2·w(r); scaled by 2^n as 2^n + 2^n·(r + r^2·w): no
+    // constant 1 to hold, and one rounding less than `(1 + …)·2^n`.
+    let w = c6.mul_add(r, c5).mul_add(r, c4).mul_add(r, c3).mul_add(r, c2);
+    let u = (r * r).mul_add(w, r);
+    let scale = t.shl23();
+    u.mul_add(scale, scale)
 }
 
 /// [`exp`] of one value, on `wide`'s eight lanes (for the accuracy tests).

@@ -97,6 +97,11 @@ pub(crate) trait Isa<const N: usize>: Copy {
     /// `N` labels as bytes for the facts (`classify!`), the bytes past `N`
     /// ignored (255).
     fn label_bytes(labels: &[u8; N]) -> u8x16;
+    /// The exp constants of a pass.
+    #[inline(always)]
+    fn consts() -> super::exp::Consts<Self::V> {
+        super::exp::Consts::new()
+    }
 }
 
 /// The label facts of a step's bytes OR-ed into `seen` (see `classify!`).

@@ -88,6 +88,8 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
 ) {
     // A local copy keeps the accumulators in registers, not behind `sums`.
     let mut acc = *sums;
+    // The blocks take the constants as the instruction set keeps them in a
+    // loop; the steps outside them (short rows) as plain splats.
     let k = &Consts::new();
     acc.start_blocks();
     match labels.dense() {
@@ -98,9 +100,12 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             let (x, y) = (logits.get(..n).unwrap_or(&[]), all.get(..n).unwrap_or(&[]));
             let ((xc, xt), (yc, yt)) = (x.as_chunks::<N>(), y.as_chunks::<N>());
             let ((xb, xr), (yb, yr)) = (xc.as_chunks::<BLOCK_STEPS>(), yc.as_chunks::<BLOCK_STEPS>());
-            for (x, y) in xb.iter().zip(yb) {
-                acc.block::<SHIFTED>(x, y, shifts, k);
-                acc.end_block();
+            if !xb.is_empty() {
+                let k = &S::consts();
+                for (x, y) in xb.iter().zip(yb) {
+                    acc.block::<SHIFTED>(x, y, shifts, k);
+                    acc.end_block();
+                }
             }
             for (x, y) in xr.iter().zip(yr) {
                 acc.step::<SHIFTED>(x, y, shifts, k);
@@ -143,6 +148,8 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
     grad: &mut [f32],
 ) {
     let mut acc = *sums;
+    // The blocks take the constants as the instruction set keeps them in a
+    // loop; the steps outside them (short rows) as plain splats.
     let k = &Consts::new();
     acc.start_blocks();
     match labels.dense() {
@@ -155,9 +162,12 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             let (xb, xr) = xc.as_chunks::<BLOCK_STEPS>();
             let (yb, yr) = yc.as_chunks::<BLOCK_STEPS>();
             let (gb, gr) = gc.as_chunks_mut::<BLOCK_STEPS>();
-            for ((x, y), g) in xb.iter().zip(yb).zip(gb) {
-                acc.block_store::<SHIFTED>(x, y, shifts, k, g);
-                acc.end_block();
+            if !xb.is_empty() {
+                let k = &S::consts();
+                for ((x, y), g) in xb.iter().zip(yb).zip(gb) {
+                    acc.block_store::<SHIFTED>(x, y, shifts, k, g);
+                    acc.end_block();
+                }
             }
             for ((x, y), g) in xr.iter().zip(yr).zip(gr) {
                 *g = acc.step::<SHIFTED>(x, y, shifts, k);
@@ -207,7 +217,7 @@ fn sums_in_place<S: Isa<N>, const N: usize>(
     shifts: Shifts,
 ) {
     let mut acc = *sums;
-    let k = &Consts::new();
+    let k = &S::consts();
     let (bc, bt) = buf.as_chunks_mut::<N>();
     acc.start_blocks();
     let (blocks, rest) = bc.as_chunks_mut::<FLUSH_STEPS>();

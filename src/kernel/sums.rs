@@ -212,11 +212,14 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         shifts: Shifts,
         k: &Consts<S::V>,
     ) {
-        for (i, (x, l)) in x.iter().zip(labels).enumerate() {
-            if i == FLUSH_STEPS {
+        let (x, l) = (x.as_chunks::<FLUSH_STEPS>().0, labels.as_chunks::<FLUSH_STEPS>().0);
+        for (i, (x, l)) in x.iter().zip(l).enumerate() {
+            if i > 0 {
                 self.flush();
             }
-            self.step::<SHIFTED>(x, l, shifts, k);
+            for (x, l) in x.iter().zip(l) {
+                self.step::<SHIFTED>(x, l, shifts, k);
+            }
         }
     }
 
@@ -230,11 +233,14 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         k: &Consts<S::V>,
         out: &mut [[f32; N]; BLOCK_STEPS],
     ) {
-        for (i, ((x, l), o)) in x.iter().zip(labels).zip(out).enumerate() {
-            if i == FLUSH_STEPS {
+        let (x, l) = (x.as_chunks::<FLUSH_STEPS>().0, labels.as_chunks::<FLUSH_STEPS>().0);
+        for (i, ((x, l), o)) in x.iter().zip(l).zip(out.as_chunks_mut::<FLUSH_STEPS>().0).enumerate() {
+            if i > 0 {
                 self.flush();
             }
-            *o = self.step::<SHIFTED>(x, l, shifts, k);
+            for ((x, l), o) in x.iter().zip(l).zip(o) {
+                *o = self.step::<SHIFTED>(x, l, shifts, k);
+            }
         }
     }
 
