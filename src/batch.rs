@@ -193,7 +193,7 @@ impl<'a> Reducer<'a> {
     #[inline(always)]
     fn new(reduction: Reduction, rows: usize, out: &'a mut [f32]) -> Self {
         let factor = match reduction {
-            Reduction::Mean if rows > 0 => 1.0 / rows as f64,
+            Reduction::Mean if rows > 1 => 1.0 / rows as f64,
             _ => 1.0,
         };
         Reducer { reduction, out, total: 0.0, factor }

@@ -257,7 +257,10 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
     /// The pass's result with facts gathered by the caller (soft targets).
     #[inline(always)]
     pub(crate) fn finish_with(&mut self, facts: Facts) -> Pass {
-        self.flush();
+        // Whole blocks end flushed: only counted steps can be pending.
+        if self.steps > 0 {
+            self.flush();
+        }
         Pass {
             neg: S::total_value(self.neg_total),
             pos: S::total_value(self.pos_total),
