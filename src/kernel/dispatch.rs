@@ -4,7 +4,7 @@
 //! example `-C target-cpu=native`) runs `wide`'s lanes for it, and nothing is
 //! decided at run time. A baseline x86-64 build (SSE2, what distributions and
 //! plain `cargo build` produce) asks CPUID once whether the CPU has AVX2 and
-//! FMA, or AVX-512F, and the OS saves their registers (XGETBV), and then runs
+//! FMA, or AVX-512 (F, DQ, BW, VL), and the OS saves their registers (XGETBV), and then runs
 //! the kernels of `avx512.rs` or `avx2.rs` inside a `#[target_feature]`
 //! function.
 //! The answer is cached in one byte (a relaxed atomic: the detection is
@@ -27,7 +27,7 @@ pub enum Level {
     Base = 1,
     /// AVX2 + FMA chosen at run time (`core::arch` kernels, 8 lanes).
     Avx2 = 2,
-    /// AVX-512F chosen at run time (`core::arch` kernels, 16 lanes).
+    /// AVX-512 (F, DQ, BW, VL) chosen at run time (`core::arch` kernels, 16 lanes).
     Avx512 = 3,
 }
 
@@ -57,16 +57,19 @@ mod runtime {
         l7.ebx & (1 << 5) != 0 && xcr0 & 0b110 == 0b110
     }
 
-    /// Whether this CPU and OS can also run the AVX-512F kernels (the OS
+    /// Whether this CPU and OS can also run the AVX-512 kernels (the OS
     /// saves the opmask and ZMM registers: XCR0 bits 5 to 7).
-    fn has_avx512f() -> bool {
+    fn has_avx512() -> bool {
         use core::arch::x86_64::__cpuid_count;
         if !has_avx2_fma() {
             return false;
         }
         // SAFETY: OSXSAVE is set (checked by `has_avx2_fma`).
         let xcr0 = unsafe { xgetbv0() };
-        __cpuid_count(7, 0).ebx & (1 << 16) != 0 && xcr0 & 0b1110_0110 == 0b1110_0110
+        // F (bit 16), DQ (17), BW (30) and VL (31): every AVX-512 CPU since
+        // Skylake-SP and Zen 4 has all four.
+        let want = (1 << 16) | (1 << 17) | (1 << 30) | (1 << 31);
+        __cpuid_count(7, 0).ebx & want == want && xcr0 & 0b1110_0110 == 0b1110_0110
     }
 
     /// The best level this CPU runs. (Under Miri, which cannot run CPUID,
@@ -74,7 +77,7 @@ mod runtime {
     fn detect() -> Level {
         if cfg!(miri) {
             Level::Base
-        } else if has_avx512f() {
+        } else if has_avx512() {
             Level::Avx512
         } else if has_avx2_fma() {
             Level::Avx2
@@ -112,7 +115,7 @@ mod runtime {
             Level::Base => true,
             _ if cfg!(miri) => false,
             Level::Avx2 => has_avx2_fma(),
-            Level::Avx512 => has_avx512f(),
+            Level::Avx512 => has_avx512(),
         };
         if ok {
             LEVEL.store(l as u8, Relaxed);
@@ -128,8 +131,9 @@ mod runtime {
     }
 
     /// # Safety
-    /// The CPU has AVX-512F, AVX2 and FMA, and the OS saves the ZMM registers.
-    #[target_feature(enable = "avx512f,avx2,fma")]
+    /// The CPU has AVX-512 F, DQ, BW and VL, AVX2 and FMA, and the OS saves
+    /// the ZMM registers.
+    #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
     unsafe fn with_avx512<J: Job>(job: J) -> J::Out {
         job.run::<Avx512, 16>()
     }
