@@ -96,17 +96,24 @@ mod runtime {
         unsafe { core::arch::x86_64::_xgetbv(0) }
     }
 
+    /// Inlined into every entry point: one byte load and a compare; the
+    /// first call's detection is out of line.
+    #[inline(always)]
     pub(super) fn level() -> Level {
         match LEVEL.load(Relaxed) {
             3 => Level::Avx512,
             2 => Level::Avx2,
             1 => Level::Base,
-            _ => {
-                let l = detect();
-                LEVEL.store(l as u8, Relaxed);
-                l
-            }
+            _ => first_level(),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn first_level() -> Level {
+        let l = detect();
+        LEVEL.store(l as u8, Relaxed);
+        l
     }
 
     /// Test hook: run the kernels at `l` from now on, if this CPU can.
