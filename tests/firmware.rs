@@ -152,18 +152,6 @@ const RV32IMAFC: Cross = Cross {
     size: "riscv64-unknown-elf-size",
 };
 
-fn cross_lib(c: &Cross, opt_level: &str) -> std::path::PathBuf {
-    let dir = root().join("target").join(format!("cross-{opt_level}"));
-    run(Command::new(env!("CARGO"))
-        .current_dir(root())
-        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", opt_level)
-        .env_remove("RUSTFLAGS")
-        .args(["rustc", "--release", "--lib", "--crate-type", "staticlib", "--features", "c-panic-handler"])
-        .args(["--target", c.target, "--target-dir"])
-        .arg(&dir));
-    dir.join(c.target).join("release/libmlcce.a")
-}
-
 /// Links a probe of `functions` (`.word` references) with `--gc-sections`
 /// and `--no-undefined`-style failure on any missing symbol (the panic
 /// handler's undefined symbol included); returns its `.text` size.
@@ -205,7 +193,7 @@ fn cross_table(c: &Cross) {
     let grad = vec!["mlcce_loss".to_string(), "mlcce_loss_grad".to_string()];
     let mut table =
         format!("{}\n| group | opt-level 3 | opt-level \"s\" | opt-level \"z\" |\n|---|---|---|---|\n", c.name);
-    let libs = [cross_lib(c, "3"), cross_lib(c, "s"), cross_lib(c, "z")];
+    let libs = ["3", "s", "z"].map(|o| clib::cross_staticlib(c.target, o));
     let mut sizes = Vec::new();
     for (name, fns) in [("dense loss", &loss), ("dense loss + gradient", &grad), ("all functions", &all)] {
         let row: Vec<usize> = libs

@@ -75,6 +75,22 @@ pub fn staticlib_z() -> &'static Lib {
     LIB.get_or_init(|| build_staticlib("ffi-staticlib-z", Some("z")))
 }
 
+/// The static library for a bare-metal `target` at `opt_level` (the
+/// firmware recipe), built in `target/cross-<opt_level>` (shared by the
+/// firmware size tables and the emulated-MCU runs).
+pub fn cross_staticlib(target: &str, opt_level: &str) -> PathBuf {
+    let dir = root().join("target").join(format!("cross-{opt_level}"));
+    run(Command::new(env!("CARGO"))
+        .current_dir(root())
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", opt_level)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .args(["rustc", "--release", "--lib", "--crate-type", "staticlib", "--features", "c-panic-handler"])
+        .args(["--target", target, "--target-dir"])
+        .arg(&dir));
+    dir.join(target).join("release/libmlcce.a")
+}
+
 fn build_staticlib(dir: &str, opt_level: Option<&str>) -> Lib {
     {
         let target = root().join("target").join(dir);

@@ -1,0 +1,347 @@
+//! The bare-metal test program of `tests/mcu.rs`: runs the C API of the
+//! static library on an emulated MCU (QEMU, semihosting) and prints what it
+//! got, for the host to check against its f64 reference.
+//!
+//! Built as an object (`--crate-type lib --emit obj`: no panic handler of
+//! its own, the library's is the only one) and linked with `rust-lld`
+//! against `libmlcce.a`; the cases come from the host, generated into the
+//! file named by `MLCCE_MCU_CASES` when this is compiled.
+//!
+//! Output, one line each (numbers in hex are `f32` bits):
+//! `calib <ticks>` (counter ticks of a loop of 200000 instructions: the
+//! host checks that QEMU counted instructions, `-icount`), then per case
+//! `loss <case> <status> <bits> <ticks> <stack>`, `grad <case> <status>
+//! <loss bits> <ticks> <stack>` and `g <bits> ...` (the gradient), per bad
+//! input `bad <k> <status>`, and `done`.
+#![no_std]
+#![allow(clippy::missing_safety_doc)]
+
+include!(env!("MLCCE_MCU_CASES"));
+
+/// One batch: `rows * classes` logits and labels.
+pub struct Case {
+    pub rows: usize,
+    pub classes: usize,
+    pub logits: &'static [f32],
+    pub labels: &'static [u8],
+}
+
+unsafe extern "C" {
+    fn mlcce_loss(
+        logits: *const f32,
+        labels: *const u8,
+        rows: usize,
+        classes: usize,
+        reduction: u32,
+        out: *mut f32,
+    ) -> u32;
+    fn mlcce_loss_grad(
+        logits: *const f32,
+        labels: *const u8,
+        rows: usize,
+        classes: usize,
+        reduction: u32,
+        loss_out: *mut f32,
+        grad: *mut f32,
+    ) -> u32;
+}
+
+const MEAN: u32 = 1;
+/// The largest row of the cases (the gradient buffer lives on the stack).
+const MAX_CELLS: usize = 4200;
+
+// ---- the target: start, semihosting, instruction counter ----------------
+
+#[cfg(target_arch = "arm")]
+mod arch {
+    use core::arch::asm;
+
+    const SYST_CSR: *mut u32 = 0xE000_E010 as *mut u32;
+    const SYST_RVR: *mut u32 = 0xE000_E014 as *mut u32;
+    const SYST_CVR: *mut u32 = 0xE000_E018 as *mut u32;
+
+    /// The FPU on (where there is one) and SysTick free running on the
+    /// processor clock. (The vector table of `mps2.ld` starts `reset`.)
+    pub fn init() {
+        // SAFETY: the Cortex-M system registers: CPACR (full access to CP10
+        // and CP11; ignored without an FPU) and SysTick.
+        unsafe {
+            let cpacr = 0xE000_ED88 as *mut u32;
+            cpacr.write_volatile(cpacr.read_volatile() | (0xF << 20));
+            asm!("dsb", "isb");
+            SYST_RVR.write_volatile(0x00FF_FFFF);
+            SYST_CVR.write_volatile(0);
+            SYST_CSR.write_volatile(5);
+        }
+    }
+
+    /// The semihosting call (`bkpt 0xab`, operation in r0, argument in r1).
+    pub fn semihost(op: usize, arg: usize) -> usize {
+        let r: usize;
+        // SAFETY: served by QEMU's `-semihosting`.
+        unsafe { asm!("bkpt #0xab", inout("r0") op => r, in("r1") arg, options(nostack)) };
+        r
+    }
+
+    /// SysTick, counting up (it counts down, 24 bits): with `-icount
+    /// shift=0` on the 25 MHz mps2 boards, one tick is 40 instructions.
+    pub fn count() -> u32 {
+        // SAFETY: SysTick's current-value register, always mapped.
+        0x00FF_FFFF - unsafe { SYST_CVR.read_volatile() }
+    }
+
+    pub fn elapsed(from: u32, to: u32) -> u32 {
+        to.wrapping_sub(from) & 0x00FF_FFFF
+    }
+
+    pub fn sp() -> usize {
+        let sp: usize;
+        // SAFETY: reads the stack pointer.
+        unsafe { asm!("mov {}, sp", out(reg) sp, options(nomem, nostack)) };
+        sp
+    }
+
+    /// 200000 instructions: 2 a turn, 100000 turns.
+    pub fn calibration_loop() {
+        // SAFETY: a register-only loop.
+        unsafe { asm!("1:", "subs {n}, #1", "bne 1b", n = inout(reg) 100_000u32 => _, options(nomem, nostack)) };
+    }
+}
+
+#[cfg(target_arch = "riscv32")]
+mod arch {
+    use core::arch::{asm, global_asm};
+
+    // The entry (`virt.ld`): the stack at the top of RAM, the FPU on
+    // (mstatus.FS = initial), then `reset`.
+    global_asm!(
+        ".section .text.start, \"ax\"",
+        ".global _start",
+        "_start:",
+        "la sp, __stack_top",
+        "li t0, 0x2000",
+        "csrs mstatus, t0",
+        "call reset",
+        "1: j 1b",
+    );
+
+    pub fn init() {}
+
+    /// The semihosting call of the RISC-V spec: `ebreak` between two
+    /// uncompressed marker instructions, operation in a0, argument in a1.
+    pub fn semihost(op: usize, arg: usize) -> usize {
+        let r: usize;
+        // SAFETY: served by QEMU's `-semihosting`.
+        unsafe {
+            asm!(
+                ".option push",
+                ".option norvc",
+                ".balign 16",
+                "slli x0, x0, 0x1f",
+                "ebreak",
+                "srai x0, x0, 7",
+                ".option pop",
+                inout("a0") op => r,
+                in("a1") arg,
+                options(nostack)
+            )
+        };
+        r
+    }
+
+    /// `minstret`: instructions retired (exact under `-icount`).
+    pub fn count() -> u32 {
+        let c: u32;
+        // SAFETY: reads a counter CSR (machine mode).
+        unsafe { asm!("csrr {}, minstret", out(reg) c, options(nomem, nostack)) };
+        c
+    }
+
+    pub fn elapsed(from: u32, to: u32) -> u32 {
+        to.wrapping_sub(from)
+    }
+
+    pub fn sp() -> usize {
+        let sp: usize;
+        // SAFETY: reads the stack pointer.
+        unsafe { asm!("mv {}, sp", out(reg) sp, options(nomem, nostack)) };
+        sp
+    }
+
+    /// 200000 instructions: 2 a turn, 100000 turns.
+    pub fn calibration_loop() {
+        // SAFETY: a register-only loop.
+        unsafe {
+            asm!("1:", "addi {n}, {n}, -1", "bnez {n}, 1b", n = inout(reg) 100_000u32 => _, options(nomem, nostack))
+        };
+    }
+}
+
+use arch::semihost;
+
+/// A line of output, written with one SYS_WRITE0 call.
+struct Line {
+    buf: [u8; 160],
+    len: usize,
+}
+
+impl Line {
+    fn new() -> Line {
+        Line { buf: [0; 160], len: 0 }
+    }
+    fn text(&mut self, s: &[u8]) -> &mut Line {
+        for &c in s {
+            if self.len + 2 >= self.buf.len() {
+                self.flush();
+            }
+            if let Some(b) = self.buf.get_mut(self.len) {
+                *b = c;
+                self.len += 1;
+            }
+        }
+        self
+    }
+    fn hex(&mut self, v: u32) -> &mut Line {
+        let mut d = [0u8; 9];
+        d[0] = b' ';
+        for (i, c) in d.iter_mut().skip(1).enumerate() {
+            let n = ((v >> (28 - 4 * i)) & 0xf) as u8;
+            *c = if n < 10 { b'0' + n } else { b'a' + n - 10 };
+        }
+        self.text(&d)
+    }
+    fn dec(&mut self, mut v: u32) -> &mut Line {
+        // Digits from the right, then a space before them.
+        let mut d = [b' '; 11];
+        let mut used = 1;
+        for c in d.iter_mut().rev() {
+            *c = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+            used += 1;
+        }
+        let start = d.len() - used - 1;
+        self.text(d.get(start..).unwrap_or(&[]))
+    }
+    /// Writes what is buffered (a long line goes out in pieces).
+    fn flush(&mut self) {
+        if let Some(b) = self.buf.get_mut(self.len) {
+            *b = 0;
+            semihost(0x04, self.buf.as_ptr() as usize);
+        }
+        self.len = 0;
+    }
+    fn end(&mut self) {
+        self.text(b"\n");
+        self.flush();
+    }
+}
+
+fn exit(ok: bool) -> ! {
+    // SYS_EXIT: ADP_Stopped_ApplicationExit (0x20026) or RunTimeErrorUnknown.
+    semihost(0x18, if ok { 0x20026 } else { 0x20023 });
+    loop {}
+}
+
+/// The counter ticks of `f` (see `arch::count`).
+fn timed(f: &mut dyn FnMut()) -> u32 {
+    let t0 = arch::count();
+    f();
+    arch::elapsed(t0, arch::count())
+}
+
+// ---- stack high-water mark ----------------------------------------------
+
+const PAINT: u32 = 0xA5C3_5A3C;
+const PAINTED: usize = 16 * 1024;
+
+/// The stack `f` used, in bytes below this function's frame: the words
+/// below are painted, `f` runs, and the deepest word changed is found.
+#[inline(never)]
+fn stack_of(f: &mut dyn FnMut()) -> u32 {
+    let top = arch::sp() - 64;
+    let bottom = top - PAINTED;
+    let mut a = bottom;
+    while a < top {
+        // SAFETY: the free stack below this frame (RAM is 4 MiB or more).
+        unsafe { (a as *mut u32).write_volatile(PAINT) };
+        a += 4;
+    }
+    f();
+    let mut a = bottom;
+    // SAFETY: as above.
+    while a < top && unsafe { (a as *const u32).read_volatile() } == PAINT {
+        a += 4;
+    }
+    (top - a) as u32
+}
+
+// ---- the run --------------------------------------------------------------
+
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn reset() -> ! {
+    arch::init();
+    let mut line = Line::new();
+    let calib = timed(&mut arch::calibration_loop);
+    line.text(b"calib").dec(calib).end();
+
+    let mut grad = [0.0f32; MAX_CELLS];
+    let mut ok = true;
+    for (k, c) in CASES.iter().enumerate() {
+        let n = c.rows * c.classes;
+        if n > MAX_CELLS || c.logits.len() != n || c.labels.len() != n {
+            ok = false;
+            continue;
+        }
+        let (x, y) = (c.logits.as_ptr(), c.labels.as_ptr());
+        let (mut out, mut status) = (0.0f32, 0u32);
+        // SAFETY: the case's buffers hold `n` cells; `out` one value.
+        let mut run = || status = unsafe { mlcce_loss(x, y, c.rows, c.classes, MEAN, &mut out) };
+        let t = timed(&mut run);
+        let s = stack_of(&mut run);
+        line.text(b"loss").dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
+
+        let g = grad.as_mut_ptr();
+        // SAFETY: as above, and `grad` holds MAX_CELLS >= n values.
+        let mut run = || status = unsafe { mlcce_loss_grad(x, y, c.rows, c.classes, MEAN, &mut out, g) };
+        let t = timed(&mut run);
+        let s = stack_of(&mut run);
+        line.text(b"grad").dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
+        line.text(b"g");
+        for v in grad.iter().take(n) {
+            line.hex(v.to_bits());
+        }
+        line.end();
+    }
+
+    // Bad input: the statuses (the host expects what its own build says).
+    let Some(seed) = CASES.first() else { exit(false) };
+    let (x, y) = (seed.logits.as_ptr(), seed.labels.as_ptr());
+    let mut bad_labels = [0u8; 12];
+    let mut nan_logits = [0.0f32; 12];
+    for (k, ((b, l), (v, s))) in
+        bad_labels.iter_mut().zip(seed.labels).zip(nan_logits.iter_mut().zip(seed.logits)).enumerate()
+    {
+        *b = if k == 5 { 2 } else { *l };
+        *v = if k == 7 { f32::NAN } else { *s };
+    }
+    let mut out = 0.0f32;
+    // SAFETY: every pointer is NULL or addresses what its length says.
+    let statuses = unsafe {
+        [
+            mlcce_loss(core::ptr::null(), y, 3, 4, MEAN, &mut out),
+            mlcce_loss(x, bad_labels.as_ptr(), 3, 4, MEAN, &mut out),
+            mlcce_loss(nan_logits.as_ptr(), y, 3, 4, MEAN, &mut out),
+            mlcce_loss(x, y, 3, 4, 9, &mut out),
+            mlcce_loss(x, y, usize::MAX, 2, MEAN, &mut out),
+            mlcce_loss_grad(x, y, 3, 4, MEAN, &mut out, core::ptr::null_mut()),
+        ]
+    };
+    for (k, s) in statuses.iter().enumerate() {
+        line.text(b"bad").dec(k as u32).dec(*s).end();
+    }
+    line.text(b"done").end();
+    exit(ok)
+}

@@ -1,0 +1,286 @@
+//! The C API run on emulated MCUs: `ffi-tests/mcu/main.rs`, linked with
+//! `rust-lld` against the static library at opt-levels 3, s and z, runs on
+//! QEMU (Cortex-M4F on `mps2-an386`, Cortex-M3 with soft float on
+//! `mps2-an385`, RV32IMAFC on `virt`) with semihosting and `-icount`; its
+//! results are checked here against the f64 reference with the host
+//! tolerances, its bad-input statuses against the host build's, and the
+//! instructions per logit and stack per call it measured are printed
+//! (`cargo test --release --test mcu -- --nocapture`).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[path = "support/clib.rs"]
+mod clib;
+mod common;
+
+use clib::{out_dir, root, run};
+use common::{IGNORE, assert_grad, assert_loss, ref_row_grad, ref_row_loss};
+
+/// Instructions in the program's calibration loop.
+const CALIB_INSTRUCTIONS: f64 = 200_000.0;
+
+/// An emulated board and the Rust target built for it.
+struct Board {
+    name: &'static str,
+    target: &'static str,
+    qemu: &'static str,
+    machine: &'static [&'static str],
+    linker_script: &'static str,
+    /// The counter ticks of the calibration loop under `-icount shift=0`
+    /// (one instruction per ns): SysTick at 25 MHz ticks every 40
+    /// instructions; `minstret` counts them (plus the 6 of its reads).
+    calib_ticks: std::ops::RangeInclusive<u32>,
+}
+
+const CORTEX_M4F: Board = Board {
+    name: "Cortex-M4F (thumbv7em-none-eabihf, mps2-an386)",
+    target: "thumbv7em-none-eabihf",
+    qemu: "qemu-system-arm",
+    machine: &["-M", "mps2-an386", "-cpu", "cortex-m4"],
+    linker_script: "mps2.ld",
+    calib_ticks: 4_998..=5_002,
+};
+
+const CORTEX_M3: Board = Board {
+    name: "Cortex-M3, soft float (thumbv7m-none-eabi, mps2-an385)",
+    target: "thumbv7m-none-eabi",
+    qemu: "qemu-system-arm",
+    machine: &["-M", "mps2-an385", "-cpu", "cortex-m3"],
+    linker_script: "mps2.ld",
+    calib_ticks: 4_998..=5_002,
+};
+
+const RV32IMAFC: Board = Board {
+    name: "RV32IMAFC (riscv32imafc-unknown-none-elf, virt)",
+    target: "riscv32imafc-unknown-none-elf",
+    qemu: "qemu-system-riscv32",
+    machine: &["-M", "virt", "-cpu", "rv32,d=false", "-bios", "none"],
+    linker_script: "virt.ld",
+    calib_ticks: 200_000..=200_016,
+};
+
+struct Case {
+    rows: usize,
+    classes: usize,
+    logits: Vec<f32>,
+    labels: Vec<u8>,
+}
+
+/// A row of `n` logits (about 3·N(0,1)) with 5% positives and 3% ignored.
+fn row(n: usize, seed: u64) -> (Vec<f32>, Vec<u8>) {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let logits = (0..n).map(|_| (((0..4).map(|_| next()).sum::<f64>() - 2.0) * 3.0 * 1.7) as f32).collect();
+    let labels = (0..n)
+        .map(|_| match next() {
+            u if u < 0.05 => 1,
+            u if u < 0.08 => IGNORE,
+            _ => 0,
+        })
+        .collect();
+    (logits, labels)
+}
+
+fn cases() -> Vec<Case> {
+    let mut cases = vec![Case {
+        rows: 3,
+        classes: 4,
+        logits: vec![0.9, 0.1, 0.8, 0.3, 0.3, 0.2, 0.5, 0.7, 0.7, 0.6, 0.1, 0.3],
+        labels: vec![1, 0, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0],
+    }];
+    for (k, n) in [1usize, 31, 1000, 4099].into_iter().enumerate() {
+        let (logits, labels) = row(n, k as u64 + 1);
+        cases.push(Case { rows: 1, classes: n, logits, labels });
+    }
+    // Extreme logits: beyond the fast path's range, and f32's largest.
+    let extreme = [1e4, -1e4, 88.5, -88.5, 200.0, -200.0, 3e38, -3e38, 1e-30, 0.0, 60.0, -60.0];
+    let (mut logits, mut labels) = row(128, 9);
+    for (k, x) in extreme.iter().enumerate() {
+        logits[k * 10] = *x;
+        labels[k * 10] = (k % 2) as u8;
+    }
+    cases.push(Case { rows: 2, classes: 64, logits, labels });
+    cases
+}
+
+/// The cases as Rust source for the program (`include!`d).
+fn cases_source(cases: &[Case]) -> String {
+    let mut src = String::from("pub static CASES: &[Case] = &[\n");
+    for c in cases {
+        let logits: Vec<String> = c.logits.iter().map(|x| format!("f32::from_bits({:#x})", x.to_bits())).collect();
+        let labels: Vec<String> = c.labels.iter().map(u8::to_string).collect();
+        writeln!(
+            src,
+            "Case {{ rows: {}, classes: {}, logits: &[{}], labels: &[{}] }},",
+            c.rows,
+            c.classes,
+            logits.join(","),
+            labels.join(",")
+        )
+        .unwrap();
+    }
+    src + "];\n"
+}
+
+fn rust_lld() -> PathBuf {
+    let text = |args: &[&str]| run(Command::new("rustc").args(args));
+    let sysroot = text(&["--print", "sysroot"]);
+    let host = text(&["-vV"]).lines().find_map(|l| l.strip_prefix("host: ").map(str::to_string)).expect("host");
+    Path::new(sysroot.trim()).join("lib/rustlib").join(host).join("bin/rust-lld")
+}
+
+/// Builds the program against `lib` and runs it; returns its output.
+fn run_on_qemu(board: &Board, lib: &Path, opt: &str, cases: &Path) -> String {
+    let dir = out_dir();
+    let obj = dir.join(format!("mcu-{}-{opt}.o", board.target));
+    let elf = obj.with_extension("elf");
+    run(Command::new("rustc")
+        .args(["--edition", "2024", "--crate-type", "lib", "--crate-name", "mcu_test", "--target", board.target])
+        .args(["-C", "opt-level=2", "-C", "panic=abort", "--emit", "obj", "-o"])
+        .arg(&obj)
+        .arg(root().join("ffi-tests/mcu/main.rs"))
+        .env("MLCCE_MCU_CASES", cases)
+        .env_remove("RUSTFLAGS"));
+    run(Command::new(rust_lld())
+        .args(["-flavor", "gnu", "--gc-sections", "-T"])
+        .arg(root().join("ffi-tests/mcu").join(board.linker_script))
+        .arg(&obj)
+        .arg(lib)
+        .arg("-o")
+        .arg(&elf));
+    run(Command::new("timeout")
+        .args(["300", board.qemu])
+        .args(board.machine)
+        .args(["-nographic", "-monitor", "none", "-semihosting-config", "enable=on,target=native"])
+        .args(["-icount", "shift=0", "-kernel"])
+        .arg(&elf))
+}
+
+/// The fields after a line's tag.
+fn fields<'a>(out: &'a str, tag: &str) -> impl Iterator<Item = Vec<&'a str>> {
+    let tag = format!("{tag} ");
+    out.lines().filter_map(move |l| l.strip_prefix(tag.as_str()).map(|r| r.split_whitespace().collect()))
+}
+
+fn bits(hex: &str) -> f32 {
+    f32::from_bits(u32::from_str_radix(hex, 16).expect("hex bits"))
+}
+
+/// What the host build returns for the program's bad inputs, in its order.
+fn host_bad_statuses(seed: &Case) -> Vec<u32> {
+    use mlcce::ffi::{mlcce_loss, mlcce_loss_grad};
+    let (x, y) = (seed.logits.as_ptr(), seed.labels.as_ptr());
+    let mut bad_labels = seed.labels.clone();
+    bad_labels[5] = 2;
+    let mut nan_logits = seed.logits.clone();
+    nan_logits[7] = f32::NAN;
+    let mut out = 0.0f32;
+    // SAFETY: every pointer is NULL or addresses what its length says.
+    let statuses = unsafe {
+        [
+            mlcce_loss(std::ptr::null(), y, 3, 4, 1, &mut out),
+            mlcce_loss(x, bad_labels.as_ptr(), 3, 4, 1, &mut out),
+            mlcce_loss(nan_logits.as_ptr(), y, 3, 4, 1, &mut out),
+            mlcce_loss(x, y, 3, 4, 9, &mut out),
+            mlcce_loss(x, y, usize::MAX, 2, 1, &mut out),
+            mlcce_loss_grad(x, y, 3, 4, 1, &mut out, std::ptr::null_mut()),
+        ]
+    };
+    statuses.iter().map(|s| *s as u32).collect()
+}
+
+/// Runs the program on `board` at every opt-level and checks it.
+fn check_board(board: &Board) {
+    let test = format!("the {} run on QEMU", board.name);
+    if !(clib::have_target(board.target, &test) && clib::have(board.qemu, &test)) {
+        return;
+    }
+    let cases = cases();
+    let cases_rs = out_dir().join(format!("mcu-cases-{}.rs", board.target));
+    std::fs::write(&cases_rs, cases_source(&cases)).unwrap();
+    let want_bad = host_bad_statuses(&cases[0]);
+    let mut table = format!(
+        "{} on QEMU -icount: instructions per logit and stack per call\n\
+         | opt-level | case | mlcce_loss | mlcce_loss_grad |\n|---|---|---|---|\n",
+        board.name
+    );
+    for opt in ["3", "s", "z"] {
+        let lib = clib::cross_staticlib(board.target, opt);
+        let out = run_on_qemu(board, &lib, opt, &cases_rs);
+        let what = |k: usize| format!("opt-level {opt}, case {k} ({}x{})", cases[k].rows, cases[k].classes);
+        assert!(out.lines().any(|l| l == "done"), "opt-level {opt}: the program did not finish:\n{out}");
+
+        // QEMU counted instructions (-icount), or the counts mean nothing.
+        let calib: u32 = fields(&out, "calib").next().expect("calib line")[0].parse().unwrap();
+        assert!(
+            board.calib_ticks.contains(&calib),
+            "opt-level {opt}: calibration {calib} ticks: not run with -icount?"
+        );
+        let per_tick = CALIB_INSTRUCTIONS / f64::from(calib);
+
+        let losses: Vec<_> = fields(&out, "loss").collect();
+        let grads: Vec<_> = fields(&out, "grad").collect();
+        let gvals: Vec<_> = fields(&out, "g").collect();
+        assert_eq!((losses.len(), grads.len(), gvals.len()), (cases.len(), cases.len(), cases.len()), "{out}");
+        for (k, c) in cases.iter().enumerate() {
+            let (l, g) = (&losses[k], &grads[k]);
+            assert_eq!(
+                (l[0], l[1], g[0], g[1]),
+                (k.to_string().as_str(), "0", k.to_string().as_str(), "0"),
+                "{}",
+                what(k)
+            );
+            let rows: Vec<(&[f32], &[u8])> = c.logits.chunks(c.classes).zip(c.labels.chunks(c.classes)).collect();
+            let want = rows.iter().map(|(s, y)| ref_row_loss(s, y)).sum::<f64>() / c.rows as f64;
+            assert_loss(bits(l[2]), want, &format!("{}: mlcce_loss", what(k)));
+            assert_loss(bits(g[2]), want, &format!("{}: mlcce_loss_grad's loss", what(k)));
+            let want_g: Vec<f64> =
+                rows.iter().flat_map(|(s, y)| ref_row_grad(s, y)).map(|g| g / c.rows as f64).collect();
+            let got_g: Vec<f32> = gvals[k].iter().map(|h| bits(h)).collect();
+            assert_grad(&got_g, &want_g, &format!("{}: mlcce_loss_grad", what(k)));
+            if k == 0 {
+                assert_eq!(bits(l[2]), 1.980_370_3, "opt-level {opt}: the seed loss");
+            }
+            let per_logit = |ticks: &str| ticks.parse::<f64>().unwrap() * per_tick / (c.rows * c.classes) as f64;
+            writeln!(
+                table,
+                "| {opt} | {}x{} | {:.0} instr/logit, {} B | {:.0} instr/logit, {} B |",
+                c.rows,
+                c.classes,
+                per_logit(l[3]),
+                l[4],
+                per_logit(g[3]),
+                g[4]
+            )
+            .unwrap();
+        }
+        let got_bad: Vec<u32> = fields(&out, "bad").map(|f| f[1].parse().unwrap()).collect();
+        assert_eq!(got_bad, want_bad, "opt-level {opt}: bad-input statuses (MCU vs host)");
+    }
+    eprintln!("{table}");
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn c_api_runs_on_an_emulated_cortex_m4f_at_every_opt_level() {
+    check_board(&CORTEX_M4F);
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn c_api_runs_on_an_emulated_cortex_m3_with_soft_float_at_every_opt_level() {
+    check_board(&CORTEX_M3);
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn c_api_runs_on_an_emulated_rv32imafc_at_every_opt_level() {
+    check_board(&RV32IMAFC);
+}
