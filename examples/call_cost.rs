@@ -14,15 +14,8 @@ fn main() {
     let runs: usize = std::env::args().nth(3).and_then(|s| s.parse().ok()).unwrap_or(15);
     let per_run: usize = std::env::args().nth(4).and_then(|s| s.parse().ok()).unwrap_or(64_000_000);
     let positives: f64 = std::env::args().nth(5).and_then(|s| s.parse().ok()).unwrap_or(0.10);
-    // MLCCE_LEVEL=base|avx2|avx512 measures that path (where this CPU runs it).
-    if let Ok(l) = std::env::var("MLCCE_LEVEL") {
-        let level = match l.as_str() {
-            "avx512" => mlcce::Level::Avx512,
-            "avx2" => mlcce::Level::Avx2,
-            _ => mlcce::Level::Base,
-        };
-        assert!(mlcce::force_level(level), "this CPU or build cannot run {level:?}");
-    }
+    // MLCCE_LEVEL=base|avx2|avx512 forces that dispatch level.
+    inputs::force_level_from_env();
     // MLCCE_API=c calls the C entry points (compiled in the library, as a C
     // program links them) instead of the Rust functions (compiled here).
     let c_api = std::env::var("MLCCE_API").is_ok_and(|a| a == "c");

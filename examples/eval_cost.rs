@@ -12,15 +12,8 @@ mod inputs;
 fn main() {
     let arg = |k: usize, default: usize| std::env::args().nth(k).and_then(|s| s.parse().ok()).unwrap_or(default);
     let (classes, rows, runs, per_run) = (arg(1, 1000), arg(2, 256), arg(3, 15), arg(4, 64_000_000));
-    // MLCCE_LEVEL=base|avx2|avx512 measures that path (where this CPU runs it).
-    if let Ok(l) = std::env::var("MLCCE_LEVEL") {
-        let level = match l.as_str() {
-            "avx512" => mlcce::Level::Avx512,
-            "avx2" => mlcce::Level::Avx2,
-            _ => mlcce::Level::Base,
-        };
-        assert!(mlcce::force_level(level), "this CPU or build cannot run {level:?}");
-    }
+    // MLCCE_LEVEL=base|avx2|avx512 forces that dispatch level.
+    inputs::force_level_from_env();
     // The inputs of `benches/variants.rs`: 5% positives, random logits in
     // [-4, 4] and a trained model's (negatives near -4, positives near +3).
     let mut unit = inputs::rand_stream(3);

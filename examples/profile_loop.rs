@@ -3,21 +3,17 @@
 use mlcce::{Csr, Reduction, Shape};
 use std::time::Instant;
 
+#[path = "../benches/support/inputs.rs"]
+mod inputs;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let mode = args.get(1).map_or("fwd", |s| s.as_str());
     let rows: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(256);
     let classes: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1000);
     let secs: f64 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(2.0);
-    // MLCCE_LEVEL=base|avx2|avx512 profiles that path (where this CPU runs it).
-    if let Ok(l) = std::env::var("MLCCE_LEVEL") {
-        let level = match l.as_str() {
-            "avx512" => mlcce::Level::Avx512,
-            "avx2" => mlcce::Level::Avx2,
-            _ => mlcce::Level::Base,
-        };
-        assert!(mlcce::force_level(level), "this CPU or build cannot run {level:?}");
-    }
+    // MLCCE_LEVEL=base|avx2|avx512 forces that dispatch level.
+    inputs::force_level_from_env();
     let mut s = 0x2545_f491_4f6c_dd1du64;
     let mut next = || {
         s ^= s << 13;

@@ -21,3 +21,16 @@ pub fn dense(rows: usize, classes: usize, p: f64, seed: u64) -> (Vec<f32>, Vec<u
     let labels = (0..n).map(|_| u8::from(unit() < p)).collect();
     (logits, labels)
 }
+
+/// `MLCCE_LEVEL=base|avx2|avx512` runs the kernels at that dispatch level
+/// (fails where this CPU or build cannot); unset, the dispatcher chooses.
+pub fn force_level_from_env() {
+    if let Ok(l) = std::env::var("MLCCE_LEVEL") {
+        let level = match l.as_str() {
+            "avx512" => mlcce::Level::Avx512,
+            "avx2" => mlcce::Level::Avx2,
+            _ => mlcce::Level::Base,
+        };
+        assert!(mlcce::force_level(level), "this CPU or build cannot run {level:?}");
+    }
+}
