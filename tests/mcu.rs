@@ -208,7 +208,8 @@ fn check_board(board: &Board) {
     let want_bad = host_bad_statuses(&cases[0]);
     let mut table = format!(
         "{} on QEMU -icount: instructions per logit and stack per call\n\
-         | opt-level | case | mlcce_loss | mlcce_loss_grad |\n|---|---|---|---|\n",
+         | opt-level | case | mlcce_loss | mlcce_loss_grad | stream (chunks of 100, row 0) | mlcce_eval_update |\n\
+         |---|---|---|---|---|---|\n",
         board.name
     );
     for opt in ["3", "s", "z"] {
@@ -228,7 +229,12 @@ fn check_board(board: &Board) {
         let losses: Vec<_> = fields(&out, "loss").collect();
         let grads: Vec<_> = fields(&out, "grad").collect();
         let gvals: Vec<_> = fields(&out, "g").collect();
-        assert_eq!((losses.len(), grads.len(), gvals.len()), (cases.len(), cases.len(), cases.len()), "{out}");
+        let streams: Vec<_> = fields(&out, "stream").collect();
+        let evals: Vec<_> = fields(&out, "eval").collect();
+        for (what, n) in [("loss", losses.len()), ("grad", grads.len()), ("g", gvals.len())] {
+            assert_eq!(n, cases.len(), "opt-level {opt}: {what} lines:\n{out}");
+        }
+        assert_eq!((streams.len(), evals.len()), (cases.len(), cases.len()), "opt-level {opt}:\n{out}");
         for (k, c) in cases.iter().enumerate() {
             let (l, g) = (&losses[k], &grads[k]);
             assert_eq!(
@@ -248,16 +254,32 @@ fn check_board(board: &Board) {
             if k == 0 {
                 assert_eq!(bits(l[2]), 1.980_370_3, "opt-level {opt}: the seed loss");
             }
-            let per_logit = |ticks: &str| ticks.parse::<f64>().unwrap() * per_tick / (c.rows * c.classes) as f64;
+            // The stream of row 0, and the evaluation (figures as the host's).
+            let (st, ev) = (&streams[k], &evals[k]);
+            assert_eq!(st[1], "0", "{}: stream status", what(k));
+            assert_loss(bits(st[2]), ref_row_loss(rows[0].0, rows[0].1), &format!("{}: stream of row 0", what(k)));
+            assert_eq!(ev[1], "0", "{}: evaluation status", what(k));
+            let (host_rows, host_figures) = host_eval(c);
+            assert_eq!(ev[4].parse::<u64>().unwrap(), host_rows, "{}: evaluation rows", what(k));
+            let figures: Vec<f32> = ev[5..].iter().map(|h| bits(h)).collect();
+            assert_loss(figures[0], want, &format!("{}: evaluation mean loss", what(k)));
+            assert_eq!(figures[1..], host_figures[1..], "{}: evaluation figures (MCU vs host)", what(k));
+
+            let cells = (c.rows * c.classes) as f64;
+            let per_logit = |ticks: &str, n: f64| ticks.parse::<f64>().unwrap() * per_tick / n;
             writeln!(
                 table,
-                "| {opt} | {}x{} | {:.0} instr/logit, {} B | {:.0} instr/logit, {} B |",
+                "| {opt} | {}x{} | {:.0} instr/logit, {} B | {:.0} instr/logit, {} B | {:.0} instr/logit, {} B | {:.0} instr/logit, {} B |",
                 c.rows,
                 c.classes,
-                per_logit(l[3]),
+                per_logit(l[3], cells),
                 l[4],
-                per_logit(g[3]),
-                g[4]
+                per_logit(g[3], cells),
+                g[4],
+                per_logit(st[3], c.classes as f64),
+                st[4],
+                per_logit(ev[2], cells),
+                ev[3]
             )
             .unwrap();
         }
@@ -265,6 +287,19 @@ fn check_board(board: &Board) {
         assert_eq!(got_bad, want_bad, "opt-level {opt}: bad-input statuses (MCU vs host)");
     }
     eprintln!("{table}");
+}
+
+/// The host build's evaluation report of `c` after two updates with it (as
+/// the program does), as the program prints it: rows, then the figures.
+fn host_eval(c: &Case) -> (u64, [f32; 7]) {
+    let mut counts = vec![mlcce::ClassCounts::default(); c.classes];
+    let mut e = mlcce::Evaluator::new(&mut counts, 0.0).unwrap();
+    for _ in 0..2 {
+        e.update(c.rows, &c.logits, &c.labels).unwrap();
+    }
+    let r = e.report();
+    let f = [r.mean_loss, r.micro_precision, r.micro_recall, r.micro_f1, r.macro_f1, r.hamming_loss, r.subset_accuracy];
+    (r.rows, f)
 }
 
 #[test]

@@ -11,8 +11,11 @@
 //! `calib <ticks>` (counter ticks of a loop of 200000 instructions: the
 //! host checks that QEMU counted instructions, `-icount`), then per case
 //! `loss <case> <status> <bits> <ticks> <stack>`, `grad <case> <status>
-//! <loss bits> <ticks> <stack>` and `g <bits> ...` (the gradient), per bad
-//! input `bad <k> <status>`, and `done`.
+//! <loss bits> <ticks> <stack>` and `g <bits> ...` (the gradient), `stream
+//! <case> <status> <loss bits> <ticks> <stack>` (row 0 in chunks), `eval
+//! <case> <status> <ticks> <stack> <rows> <figure bits> ...` (the report
+//! after two updates with the batch), per bad input `bad <k> <status>`,
+//! and `done`.
 #![no_std]
 #![allow(clippy::missing_safety_doc)]
 
@@ -46,7 +49,51 @@ unsafe extern "C" {
     ) -> u32;
 }
 
+/// `mlcce_stream`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Stream {
+    pub state: [f32; 4],
+}
+
+/// `mlcce_class_counts`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ClassCounts {
+    pub counts: [u64; 4],
+}
+
+/// `mlcce_eval`.
+#[repr(C)]
+pub struct Eval {
+    pub rows: u64,
+    pub exact: u64,
+    pub loss_sum: f64,
+    pub classes: usize,
+    pub threshold: f32,
+    pub per_class: *mut ClassCounts,
+}
+
+/// `mlcce_report`: rows, then mean loss, micro precision, recall and F1,
+/// macro F1, Hamming loss, subset accuracy.
+#[repr(C)]
+pub struct Report {
+    pub rows: u64,
+    pub figures: [f32; 7],
+}
+
+unsafe extern "C" {
+    fn mlcce_stream_init(s: *mut Stream) -> u32;
+    fn mlcce_stream_update(s: *mut Stream, logits: *const f32, labels: *const u8, n: usize) -> u32;
+    fn mlcce_stream_loss(s: *const Stream, loss: *mut f32) -> u32;
+    fn mlcce_eval_init(e: *mut Eval, per_class: *mut ClassCounts, classes: usize, threshold: f32) -> u32;
+    fn mlcce_eval_update(e: *mut Eval, logits: *const f32, labels: *const u8, rows: usize) -> u32;
+    fn mlcce_eval_report(e: *const Eval, out: *mut Report) -> u32;
+}
+
 const MEAN: u32 = 1;
+/// Classes a stream update takes at a time.
+const CHUNK: usize = 100;
 /// The largest row of the cases (the gradient buffer lives on the stack).
 const MAX_CELLS: usize = 4200;
 
@@ -288,6 +335,7 @@ pub unsafe extern "C" fn reset() -> ! {
     line.text(b"calib").dec(calib).end();
 
     let mut grad = [0.0f32; MAX_CELLS];
+    let mut per_class = [ClassCounts { counts: [0; 4] }; MAX_CELLS];
     let mut ok = true;
     for (k, c) in CASES.iter().enumerate() {
         let n = c.rows * c.classes;
@@ -312,6 +360,48 @@ pub unsafe extern "C" fn reset() -> ! {
         line.text(b"g");
         for v in grad.iter().take(n) {
             line.hex(v.to_bits());
+        }
+        line.end();
+
+        // The first row streamed in chunks of CHUNK classes.
+        let mut stream = Stream { state: [0.0; 4] };
+        let mut run = || {
+            // SAFETY: `stream` is one state; each chunk lies within row 0.
+            unsafe {
+                status = mlcce_stream_init(&mut stream);
+                let mut at = 0;
+                while status == 0 && at < c.classes {
+                    let len = CHUNK.min(c.classes - at);
+                    status = mlcce_stream_update(&mut stream, x.add(at), y.add(at), len);
+                    at += len;
+                }
+                if status == 0 {
+                    status = mlcce_stream_loss(&stream, &mut out);
+                }
+            }
+        };
+        let t = timed(&mut run);
+        let s = stack_of(&mut run);
+        line.text(b"stream").dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
+
+        // An evaluation of the batch (threshold 0): its report.
+        let mut eval =
+            Eval { rows: 0, exact: 0, loss_sum: 0.0, classes: 0, threshold: 0.0, per_class: core::ptr::null_mut() };
+        let mut report = Report { rows: 0, figures: [0.0; 7] };
+        let counts = per_class.as_mut_ptr();
+        // SAFETY: `per_class` holds MAX_CELLS >= classes counts.
+        status = unsafe { mlcce_eval_init(&mut eval, counts, c.classes, 0.0) };
+        // SAFETY: `eval` was set up above; the case's buffers hold its rows.
+        let mut run = || status = unsafe { mlcce_eval_update(&mut eval, x, y, c.rows) };
+        let t = timed(&mut run);
+        // SAFETY: as above (a second update: the report counts the rows twice).
+        let s = stack_of(&mut run);
+        // SAFETY: `eval` was set up above; `report` is one report.
+        let st = unsafe { mlcce_eval_report(&eval, &mut report) };
+        line.text(b"eval").dec(k as u32).dec(status | st).dec(t).dec(s);
+        line.dec(report.rows as u32);
+        for f in report.figures {
+            line.hex(f.to_bits());
         }
         line.end();
     }
