@@ -209,7 +209,10 @@ fn cross_table(c: &Cross) {
     }
     eprintln!("{table}");
     assert!(sizes.windows(2).all(|p| (0..3).all(|k| p[0][k] <= p[1][k])), "groups grow");
-    assert!(sizes.iter().all(|r| r[2] < r[0]), "opt-level z is the smallest");
+    // The recommended opt-level 3 (README): the dense loss and gradient
+    // within 40 KiB (measured 37-40 KB); "z" is the smallest for the whole API.
+    assert!(sizes[1][0] <= 40 * 1024, "{}: dense loss + gradient at opt-level 3: {} B", c.name, sizes[1][0]);
+    assert!(sizes[2][2] < sizes[2][0], "{}: opt-level z is the smallest for all functions", c.name);
 }
 
 /// Cross builds for two MCU targets link every function with no panic, no

@@ -3,9 +3,10 @@
 //! the bit tricks of `exp`), and [`Isa`], the vector with the per-ISA pieces
 //! around it (label bytes to lane masks, the `f64` lane totals, the label
 //! facts gathered in the loop). The kernels are written once, generic over
-//! an `Isa`; [`Base`] is `wide`'s (SSE2, NEON, plain lanes on MCUs, and with
-//! AVX-512 enabled at compile time its 16-lane types) and the AVX2 + FMA one
-//! is in `avx2.rs`, run through the dispatcher (`dispatch.rs`).
+//! an `Isa`; [`Base`] is `wide`'s (SSE2, NEON, and with AVX-512 enabled at
+//! compile time its 16-lane types) or, on targets without SIMD, four scalar
+//! lanes (`scalar.rs`); the AVX2 + FMA and AVX-512 ones are in `avx2.rs` and
+//! `avx512.rs`, run through the dispatcher (`dispatch.rs`).
 
 use core::ops::{Add, AddAssign, BitAnd, BitOr, BitXor, Div, Mul, Neg, Sub};
 
@@ -97,17 +98,17 @@ pub(crate) trait Isa<const N: usize>: Copy {
     /// `N` labels as bytes for the facts (`classify!`), the bytes past `N`
     /// ignored (255).
     fn label_bytes(labels: &[u8; N]) -> u8x16;
+    /// The label facts of a step's labels OR-ed into `seen` (the classes of
+    /// `classify!`).
+    #[inline(always)]
+    fn see(seen: &mut u8x16, labels: &[u8; N]) {
+        *seen |= classify!(u8x16, Self::label_bytes(labels));
+    }
     /// The exp constants of a pass.
     #[inline(always)]
     fn consts() -> super::exp::Consts<Self::V> {
         super::exp::Consts::new()
     }
-}
-
-/// The label facts of a step's bytes OR-ed into `seen` (see `classify!`).
-#[inline(always)]
-pub(crate) fn see(seen: &mut u8x16, bytes: u8x16) {
-    *seen |= classify!(u8x16, bytes);
 }
 
 /// `wide`'s lanes: the instruction set the crate was compiled for.
@@ -200,11 +201,8 @@ wide_f32s!(f32x8, i32x8, 8);
 #[cfg(target_feature = "avx512f")]
 wide_f32s!(f32x16, i32x16, 16);
 
-/// `wide`'s `f64` lane totals: half a step's lanes in `f64` where there is
-/// SIMD (x86, AArch64); elsewhere (Cortex-M, RISC-V: no `f64` hardware,
-/// `wide` is scalar code) eight soft-float additions per block would be
-/// too many, so the lanes are summed in `f32` (three more roundings) and
-/// added into one `f64`.
+/// `wide`'s `f64` lane totals: half a step's lanes in `f64` (x86,
+/// AArch64; MCUs have their own lanes, `scalar.rs`).
 #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
 macro_rules! wide_total {
     ($N:literal, $T:ident) => {
@@ -226,26 +224,7 @@ macro_rules! wide_total {
     };
 }
 
-#[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
-macro_rules! wide_total {
-    ($N:literal, $T:ident) => {
-        type Total = f64;
-        #[inline(always)]
-        fn total_zero() -> f64 {
-            -0.0
-        }
-        #[inline(always)]
-        fn total_add(total: &mut f64, v: Self::V) {
-            *total += f64::from(F32s::<$N>::reduce_add(v));
-        }
-        #[inline(always)]
-        fn total_value(total: f64) -> f64 {
-            total
-        }
-    };
-}
-
-#[cfg(not(target_feature = "avx512f"))]
+#[cfg(all(not(target_feature = "avx512f"), any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
 impl Isa<8> for Base {
     type V = wide::f32x8;
     type Bytes = crate::confusion::BaseBytes;
@@ -253,7 +232,7 @@ impl Isa<8> for Base {
     /// bytes, 32 at a time (the loop's register and its byte operations cost
     /// 8% more instructions, callgrind). On SSE2 the separate pass made the
     /// compiler serialise the exp's two 4-lane halves (2x slower, measured),
-    /// so there, and without SIMD, they stay in the loop.
+    /// so there they stay in the loop.
     const FACTS_IN_LOOP: bool = !cfg!(target_feature = "avx2");
     wide_total!(8, f64x4);
 

@@ -2,7 +2,7 @@
 
 use wide::u8x16;
 
-use super::isa::{F32s, Isa, see};
+use super::isa::{F32s, Isa};
 use super::labels::Facts;
 use super::labels::Labels;
 use super::sums::flip;
@@ -47,7 +47,7 @@ pub(crate) fn maxima<S: Isa<N>, const N: usize>(logits: &[f32], labels: impl Lab
     macro_rules! visit {
         ($x:expr, $l:expr) => {{
             let l: &[u8; N] = $l;
-            see(&mut seen, S::label_bytes(l));
+            S::see(&mut seen, l);
             let m = S::masks(l);
             let v = flip(S::V::load($x), m);
             max_neg = max_neg.fast_max(m.neg.select(v, neg_inf));

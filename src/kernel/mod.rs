@@ -52,6 +52,8 @@ mod frame;
 mod labels;
 mod isa;
 mod maxima;
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+mod scalar;
 mod soft;
 mod sums;
 

@@ -5,7 +5,7 @@
 use wide::u8x16;
 
 use super::exp::{Consts, exp_with};
-use super::isa::{F32s, Isa, Masks, see};
+use super::isa::{F32s, Isa, Masks};
 use super::labels::Facts;
 use crate::lse::{Lse, Stream};
 
@@ -184,7 +184,7 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         k: &Consts<S::V>,
     ) -> [f32; N] {
         if S::FACTS_IN_LOOP {
-            see(&mut self.seen, S::label_bytes(labels));
+            S::see(&mut self.seen, labels);
         }
         let m = S::masks(labels);
         let v = flip(S::V::load(x), m);

@@ -1,0 +1,206 @@
+//! The kernels' lanes on targets without SIMD (Cortex-M, RISC-V MCUs): four
+//! `f32` values, each operation written out per lane and
+//! `#[inline(always)]`, so that at every opt-level they stay in FPU
+//! registers. They are the kernels' four independent accumulators: the same
+//! blocks, flushes and `f64` total as the SIMD lanes, with no 8-lane arrays
+//! (`wide`'s scalar `f32x8`, whose operations opt-level "z" no longer
+//! inlines: 6x the instructions, 7x the stack, measured on QEMU).
+
+use core::ops::{Add, AddAssign, BitAnd, BitOr, BitXor, Div, Mul, Neg, Sub};
+
+use wide::u8x16;
+
+use super::isa::{Base, F32s, Isa, Masks};
+
+/// Four `f32` lanes.
+#[derive(Clone, Copy)]
+pub(crate) struct L4([f32; 4]);
+
+/// `f(a[i], b[i])` for each lane, written out.
+macro_rules! lanes2 {
+    ($a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
+        let (a, b) = ($a.0, $b.0);
+        let f = |$x: f32, $y: f32| -> f32 { $e };
+        L4([f(a[0], b[0]), f(a[1], b[1]), f(a[2], b[2]), f(a[3], b[3])])
+    }};
+}
+
+/// `f(a[i])` for each lane, written out.
+macro_rules! lanes1 {
+    ($a:expr, |$x:ident| $e:expr) => {{
+        let a = $a.0;
+        let f = |$x: f32| -> f32 { $e };
+        L4([f(a[0]), f(a[1]), f(a[2]), f(a[3])])
+    }};
+}
+
+macro_rules! op {
+    ($Trait:ident, $f:ident, |$x:ident, $y:ident| $e:expr) => {
+        impl $Trait for L4 {
+            type Output = L4;
+            #[inline(always)]
+            fn $f(self, o: L4) -> L4 {
+                lanes2!(self, o, |$x, $y| $e)
+            }
+        }
+    };
+}
+
+op!(Add, add, |x, y| x + y);
+op!(Sub, sub, |x, y| x - y);
+op!(Mul, mul, |x, y| x * y);
+op!(Div, div, |x, y| x / y);
+op!(BitAnd, bitand, |x, y| f32::from_bits(x.to_bits() & y.to_bits()));
+op!(BitOr, bitor, |x, y| f32::from_bits(x.to_bits() | y.to_bits()));
+op!(BitXor, bitxor, |x, y| f32::from_bits(x.to_bits() ^ y.to_bits()));
+
+impl AddAssign for L4 {
+    #[inline(always)]
+    fn add_assign(&mut self, o: L4) {
+        *self = *self + o;
+    }
+}
+
+impl Neg for L4 {
+    type Output = L4;
+    #[inline(always)]
+    fn neg(self) -> L4 {
+        lanes1!(self, |x| -x)
+    }
+}
+
+/// All ones where `c` holds, else 0.
+#[inline(always)]
+fn mask(c: bool) -> f32 {
+    f32::from_bits(if c { u32::MAX } else { 0 })
+}
+
+impl F32s<4> for L4 {
+    #[inline(always)]
+    fn splat(x: f32) -> L4 {
+        L4([x; 4])
+    }
+    #[inline(always)]
+    fn load(x: &[f32; 4]) -> L4 {
+        L4(*x)
+    }
+    #[inline(always)]
+    fn to_array(self) -> [f32; 4] {
+        self.0
+    }
+    /// `self * m + a` in two roundings (no fused multiply-add in `core`;
+    /// the exp's accuracy test covers this path's form on the host).
+    #[inline(always)]
+    fn mul_add(self, m: L4, a: L4) -> L4 {
+        self * m + a
+    }
+    #[inline(always)]
+    fn mul_neg_add(self, m: L4, a: L4) -> L4 {
+        a - self * m
+    }
+    #[inline(always)]
+    fn select(self, t: L4, f: L4) -> L4 {
+        let (m, t, f) = (self.0, t.0, f.0);
+        let pick = |i: usize| if m[i].to_bits() != 0 { t[i] } else { f[i] };
+        L4([pick(0), pick(1), pick(2), pick(3)])
+    }
+    #[inline(always)]
+    fn simd_lt(self, o: L4) -> L4 {
+        lanes2!(self, o, |x, y| mask(x < y))
+    }
+    #[inline(always)]
+    fn simd_gt(self, o: L4) -> L4 {
+        lanes2!(self, o, |x, y| mask(x > y))
+    }
+    #[inline(always)]
+    fn simd_ge(self, o: L4) -> L4 {
+        lanes2!(self, o, |x, y| mask(x >= y))
+    }
+    #[inline(always)]
+    fn simd_le(self, o: L4) -> L4 {
+        lanes2!(self, o, |x, y| mask(x <= y))
+    }
+    /// As x86's `max`: the second operand unless the first is larger (a
+    /// NaN second operand stays).
+    #[inline(always)]
+    fn fast_max(self, o: L4) -> L4 {
+        lanes2!(self, o, |x, y| if x > y { x } else { y })
+    }
+    #[inline(always)]
+    fn fast_min(self, o: L4) -> L4 {
+        lanes2!(self, o, |x, y| if x < y { x } else { y })
+    }
+    #[inline(always)]
+    fn abs(self) -> L4 {
+        lanes1!(self, |x| f32::from_bits(x.to_bits() & 0x7FFF_FFFF))
+    }
+    #[inline(always)]
+    fn reduce_add(self) -> f32 {
+        let a = self.0;
+        (a[0] + a[2]) + (a[1] + a[3])
+    }
+    #[inline(always)]
+    fn all(self) -> bool {
+        self.0.iter().all(|m| m.to_bits() >> 31 != 0)
+    }
+    #[inline(always)]
+    fn any(self) -> bool {
+        self.0.iter().any(|m| m.to_bits() >> 31 != 0)
+    }
+    #[inline(always)]
+    fn shl23(self) -> L4 {
+        lanes1!(self, |x| f32::from_bits(x.to_bits() << 23))
+    }
+    #[inline(always)]
+    fn exponent(self) -> L4 {
+        lanes1!(self, |x| (((x.to_bits() as i32) >> 23) - 127) as f32)
+    }
+}
+
+/// The lanes of MCUs: four values a step.
+impl Isa<4> for Base {
+    type V = L4;
+    type Bytes = crate::confusion::BaseBytes;
+    /// In the loop, in scalar code (`see`).
+    const FACTS_IN_LOOP: bool = true;
+    type Total = f64;
+
+    #[inline(always)]
+    fn total_zero() -> f64 {
+        -0.0
+    }
+    /// The four lanes added in `f32` (three more roundings), then into the
+    /// `f64` total: one soft-float addition per block.
+    #[inline(always)]
+    fn total_add(total: &mut f64, v: L4) {
+        *total += f64::from(v.reduce_add());
+    }
+    #[inline(always)]
+    fn total_value(total: f64) -> f64 {
+        total
+    }
+    #[inline(always)]
+    fn masks(labels: &[u8; 4]) -> Masks<L4> {
+        let lanes =
+            |k: u8| L4([mask(labels[0] == k), mask(labels[1] == k), mask(labels[2] == k), mask(labels[3] == k)]);
+        Masks { neg: lanes(0), pos: lanes(1) }
+    }
+    /// The four labels' classes (as `classify!`: 1 negative, 2 positive, 0
+    /// ignored, 4 invalid) OR-ed into the first byte, in scalar code.
+    #[inline(always)]
+    fn see(seen: &mut u8x16, labels: &[u8; 4]) {
+        let class = |l: u8| match l {
+            0 => 1u8,
+            1 => 2,
+            crate::IGNORE => 0,
+            _ => 4,
+        };
+        seen.as_mut_array()[0] |= class(labels[0]) | class(labels[1]) | class(labels[2]) | class(labels[3]);
+    }
+    #[inline(always)]
+    fn label_bytes(labels: &[u8; 4]) -> u8x16 {
+        let mut b = [crate::IGNORE; 16];
+        b.iter_mut().zip(labels).for_each(|(to, from)| *to = *from);
+        u8x16::new(b)
+    }
+}
