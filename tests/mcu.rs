@@ -18,6 +18,12 @@ mod common;
 use clib::{out_dir, root, run};
 use common::{IGNORE, assert_grad, assert_loss, ref_row_grad, ref_row_loss};
 
+/// Stack budgets per call on the emulated boards, by opt-level: the loss,
+/// its gradient and the stream (deepest case: the two-pass path of a batch
+/// with huge logits), then the evaluation's update (its counting runs on
+/// `wide`'s byte lanes). Measured at most 848 / 1504 / 2308 B and 4932 B.
+const STACK_BUDGETS: [(&str, u32, u32); 3] = [("3", 1024, 5120), ("s", 1600, 5120), ("z", 2400, 5120)];
+
 /// Instructions in the program's calibration loop.
 const CALIB_INSTRUCTIONS: f64 = 200_000.0;
 
@@ -264,6 +270,16 @@ fn check_board(board: &Board) {
             let figures: Vec<f32> = ev[5..].iter().map(|h| bits(h)).collect();
             assert_loss(figures[0], want, &format!("{}: evaluation mean loss", what(k)));
             assert_eq!(figures[1..], host_figures[1..], "{}: evaluation figures (MCU vs host)", what(k));
+
+            let (_, budget, eval_budget) = STACK_BUDGETS.iter().find(|b| b.0 == opt).copied().unwrap();
+            for (name, bytes, budget) in
+                [("mlcce_loss", l[4], budget), ("mlcce_loss_grad", g[4], budget), ("the stream", st[4], budget)]
+                    .into_iter()
+                    .chain([("mlcce_eval_update", ev[3], eval_budget)])
+            {
+                let bytes: u32 = bytes.parse().unwrap();
+                assert!(bytes <= budget, "{}: {name} used {bytes} B of stack (budget {budget} B)", what(k));
+            }
 
             let cells = (c.rows * c.classes) as f64;
             let per_logit = |ticks: &str, n: f64| ticks.parse::<f64>().unwrap() * per_tick / n;
