@@ -47,9 +47,9 @@ const C4: f32 = f32::from_bits(0x3d2aac11); // 0.04166800156235695
 const C5: f32 = f32::from_bits(0x3c0933c1); // 0.00837415549904108
 const C6: f32 = f32::from_bits(0x3ab57398); // 0.0013843653723597527
 
-/// The constants of [`exp`], as vectors, made once per pass and handed to
-/// each step (a pass that keeps them live across its loop decides per
-/// instruction set whether they stay in registers or are reloaded).
+/// The constants of [`exp`], as vectors, made once per loop and handed to
+/// each step: splats, or what the instruction set's `Isa::consts` makes
+/// them in the blocks of a pass (loads on AVX2).
 #[derive(Clone, Copy)]
 pub(crate) struct Consts<V> {
     hi: V,

@@ -90,8 +90,8 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
 ) {
     // A local copy keeps the accumulators in registers, not behind `sums`.
     let mut acc = *sums;
-    // The blocks take the constants as the instruction set keeps them in a
-    // loop; the steps outside them (short rows) as plain splats.
+    // Dense blocks take the constants as the instruction set keeps them in
+    // a loop (`Isa::consts`); other steps (short rows) as plain splats.
     let k = &Consts::new();
     acc.start_blocks();
     match labels.dense() {
@@ -150,8 +150,8 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
     grad: &mut [f32],
 ) {
     let mut acc = *sums;
-    // The blocks take the constants as the instruction set keeps them in a
-    // loop; the steps outside them (short rows) as plain splats.
+    // Dense blocks take the constants as the instruction set keeps them in
+    // a loop (`Isa::consts`); other steps (short rows) as plain splats.
     let k = &Consts::new();
     acc.start_blocks();
     match labels.dense() {
@@ -219,15 +219,19 @@ fn sums_in_place<S: Isa<N>, const N: usize>(
     shifts: Shifts,
 ) {
     let mut acc = *sums;
-    let k = &S::consts();
+    // As in `sums`: the blocks' constants per instruction set, splats after.
+    let k = &Consts::new();
     let (bc, bt) = buf.as_chunks_mut::<N>();
     acc.start_blocks();
     let (blocks, rest) = bc.as_chunks_mut::<FLUSH_STEPS>();
-    for block in blocks {
-        for b in block.iter_mut() {
-            *b = acc.step::<true>(b, &labels.step::<N>(), shifts, k);
+    if !blocks.is_empty() {
+        let k = &S::consts();
+        for block in blocks {
+            for b in block.iter_mut() {
+                *b = acc.step::<true>(b, &labels.step::<N>(), shifts, k);
+            }
+            acc.end_block();
         }
-        acc.end_block();
     }
     for b in rest.iter_mut() {
         *b = acc.step::<true>(b, &labels.step::<N>(), shifts, k);
