@@ -219,19 +219,15 @@ fn sums_in_place<S: Isa<N>, const N: usize>(
     shifts: Shifts,
 ) {
     let mut acc = *sums;
-    // As in `sums`: the blocks' constants per instruction set, splats after.
-    let k = &Consts::new();
+    let k = &S::consts();
     let (bc, bt) = buf.as_chunks_mut::<N>();
     acc.start_blocks();
     let (blocks, rest) = bc.as_chunks_mut::<FLUSH_STEPS>();
-    if !blocks.is_empty() {
-        let k = &S::consts();
-        for block in blocks {
-            for b in block.iter_mut() {
-                *b = acc.step::<true>(b, &labels.step::<N>(), shifts, k);
-            }
-            acc.end_block();
+    for block in blocks {
+        for b in block.iter_mut() {
+            *b = acc.step::<true>(b, &labels.step::<N>(), shifts, k);
         }
+        acc.end_block();
     }
     for b in rest.iter_mut() {
         *b = acc.step::<true>(b, &labels.step::<N>(), shifts, k);
