@@ -22,15 +22,20 @@ fn ulp_error(x: f32) -> f64 {
 /// The worst ulp error of [`exp`](crate::kernel::exp::exp) with one
 /// instruction set's lanes on every `f32` of `[-87.33, 88]` (about 2.1e9
 /// values, `N` at a time), run through the dispatcher.
-struct ExpSweep;
+/// With `saturated`, also the worst error of the scalar
+/// [`exp_saturated`](crate::kernel::exp::exp_saturated) (the MCU fast
+/// path's) on the same values.
+struct ExpSweep {
+    saturated: bool,
+}
 
 impl crate::kernel::Job for ExpSweep {
-    type Out = (f64, f32);
+    type Out = [(f64, f32); 2];
     #[inline(always)]
-    fn run<S: crate::kernel::Isa<N>, const N: usize>(self) -> (f64, f32) {
+    fn run<S: crate::kernel::Isa<N>, const N: usize>(self) -> [(f64, f32); 2] {
         use crate::kernel::F32s;
         let lo_normal = -87.33f32; // e^-87.33 is just above f32::MIN_POSITIVE
-        let mut worst = (0.0f64, 0.0f32);
+        let mut worst = [(0.0f64, 0.0f32); 2];
         // Negative half: bit patterns from -0.0 up to lo_normal; positive
         // half: from +0.0 up to HI.
         for (start, end) in [(0x8000_0000u32, lo_normal.to_bits()), (0u32, HI.to_bits())] {
@@ -40,9 +45,15 @@ impl crate::kernel::Job for ExpSweep {
                 let got = crate::kernel::exp::exp::<_, N, false>(S::V::load(&xs)).to_array();
                 for (x, g) in xs.into_iter().zip(got) {
                     let want = f64::from(x).exp();
-                    let err = (f64::from(g) - want).abs() / ulp(want);
-                    if err > worst.0 {
-                        worst = (err, x);
+                    let note = |w: &mut (f64, f32), g: f32| {
+                        let err = (f64::from(g) - want).abs() / ulp(want);
+                        if err > w.0 {
+                            *w = (err, x);
+                        }
+                    };
+                    note(&mut worst[0], g);
+                    if self.saturated {
+                        note(&mut worst[1], crate::kernel::exp::exp_saturated(x));
                     }
                 }
                 bits += N as u32;
@@ -62,7 +73,7 @@ fn exp_is_within_max_ulp_on_its_whole_normal_range_at_every_level() {
             eprintln!("exp: {level:?} not run (this CPU or build cannot)");
             continue;
         }
-        let worst = run(ExpSweep);
+        let [worst, saturated] = run(ExpSweep { saturated: level == Level::Base });
         eprintln!("exp, {level:?}: max error {:.3} ulp at x = {:e}", worst.0, worst.1);
         assert!(
             worst.0 <= f64::from(MAX_ULP),
@@ -70,6 +81,32 @@ fn exp_is_within_max_ulp_on_its_whole_normal_range_at_every_level() {
             worst.0,
             worst.1
         );
+        if level == Level::Base {
+            eprintln!("exp_saturated: max error {:.3} ulp at x = {:e}", saturated.0, saturated.1);
+            assert!(saturated.0 <= f64::from(MAX_ULP), "exp_saturated error {} ulp at {:e}", saturated.0, saturated.1);
+        }
+    }
+}
+
+#[test]
+fn exp_saturated_out_of_range() {
+    use crate::kernel::exp::exp_saturated;
+    use crate::kernel::sums::FAST_MAX;
+    // Subnormal outputs, then 0 down to where r² overflows (NaN).
+    for x in [-87.5f32, -88.0, -100.0, -1e4, -1e12] {
+        let e = exp_saturated(x);
+        assert!((0.0..f32::MIN_POSITIVE).contains(&e), "exp_saturated({x:e}) = {e:e}");
+    }
+    assert!(exp_saturated(-1e30).is_nan());
+    // Above HI: never a finite value the fast path would accept.
+    let mut x = HI;
+    while x < 1e38 {
+        let e = exp_saturated(x);
+        assert!(e.is_nan() || e > FAST_MAX, "exp_saturated({x:e}) = {e:e}");
+        x = x * 1.001 + 1e-3;
+    }
+    for x in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, f32::MAX, f32::MIN] {
+        assert!(exp_saturated(x).is_nan() || exp_saturated(x) == f32::INFINITY, "exp_saturated({x:e})");
     }
 }
 

@@ -104,6 +104,43 @@ pub(crate) trait Isa<const N: usize>: Copy {
     fn see(seen: &mut u8x16, labels: &[u8; N]) {
         *seen |= classify!(u8x16, Self::label_bytes(labels));
     }
+    /// One step's terms: for each lane `v = ±x` (`+` negative, `-`
+    /// positive; minus its group's shift when `SHIFTED`) and `e = exp(v)`,
+    /// added into its group's sum; returns the terms signed (`+e`
+    /// negative, `-e` positive, `0` ignored).
+    #[inline(always)]
+    fn terms<const SHIFTED: bool>(
+        neg: &mut Self::V,
+        pos: &mut Self::V,
+        x: &[f32; N],
+        labels: &[u8; N],
+        shifts: super::sums::Shifts,
+        k: &super::exp::Consts<Self::V>,
+    ) -> [f32; N] {
+        let m = Self::masks(labels);
+        let v = super::sums::flip(Self::V::load(x), m);
+        let e = if SHIFTED {
+            super::exp::exp_with::<_, N, false>(
+                v - m.pos.select(Self::V::splat(shifts.pos), Self::V::splat(shifts.neg)),
+                k,
+            )
+        } else {
+            // NaN for a NaN or infinite `v` (and for a huge negative one):
+            // a non-finite logit that takes part poisons its sum.
+            Self::exp_fast(v, k)
+        };
+        // An AND and an add (a blend costs two micro-ops on Intel's AVX2
+        // cores, and sits on the sum's chain).
+        let (en, ep) = (e & m.neg, e & m.pos);
+        *neg += en;
+        *pos += ep;
+        (en - ep).to_array()
+    }
+    /// The fast path's `exp` (`POISON`: see [`exp_with`](super::exp::exp_with)).
+    #[inline(always)]
+    fn exp_fast(v: Self::V, k: &super::exp::Consts<Self::V>) -> Self::V {
+        super::exp::exp_with::<_, N, true>(v, k)
+    }
     /// The exp constants of a pass.
     #[inline(always)]
     fn consts() -> super::exp::Consts<Self::V> {

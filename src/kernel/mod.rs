@@ -55,7 +55,7 @@ mod maxima;
 #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
 mod scalar;
 mod soft;
-mod sums;
+pub(crate) mod sums;
 
 use core::ops::Range;
 

@@ -10,7 +10,9 @@ use core::ops::{Add, AddAssign, BitAnd, BitOr, BitXor, Div, Mul, Neg, Sub};
 
 use wide::u8x16;
 
+use super::exp::{Consts, exp_saturated, exp_with};
 use super::isa::{Base, F32s, Isa, Masks};
+use super::sums::Shifts;
 
 /// Four `f32` lanes.
 #[derive(Clone, Copy)]
@@ -32,6 +34,31 @@ macro_rules! lanes1 {
         let f = |$x: f32| -> f32 { $e };
         L4([f(a[0]), f(a[1]), f(a[2]), f(a[3])])
     }};
+}
+
+/// `L4([f(0), f(1), f(2), f(3)])` written out (loops and
+/// `array::from_fn` are not unrolled at opt-levels s and z).
+macro_rules! per_lane {
+    (|$i:ident| $e:expr) => {
+        L4([
+            {
+                let $i = 0;
+                $e
+            },
+            {
+                let $i = 1;
+                $e
+            },
+            {
+                let $i = 2;
+                $e
+            },
+            {
+                let $i = 3;
+                $e
+            },
+        ])
+    };
 }
 
 macro_rules! op {
@@ -67,6 +94,16 @@ impl Neg for L4 {
     fn neg(self) -> L4 {
         lanes1!(self, |x| -x)
     }
+}
+
+/// A sum as the unevaluated `hi + lo` of two `f32` (`|lo| <= ulp(hi)/2`):
+/// about 48 bits, for the block sums' total. Each block adds at most
+/// `2^-48` of the total in error (the rounding of `lo`), so even a
+/// 131072-class row's total is within `2^-35` of the blocks' exact sum.
+#[derive(Clone, Copy)]
+pub(crate) struct Pair {
+    hi: f32,
+    lo: f32,
 }
 
 /// All ones where `c` holds, else 0.
@@ -164,21 +201,66 @@ impl Isa<4> for Base {
     type Bytes = crate::confusion::BaseBytes;
     /// In the loop, in scalar code (`see`).
     const FACTS_IN_LOOP: bool = true;
-    type Total = f64;
+    type Total = Pair;
 
     #[inline(always)]
-    fn total_zero() -> f64 {
-        -0.0
+    fn total_zero() -> Pair {
+        Pair { hi: 0.0, lo: 0.0 }
     }
-    /// The four lanes added in `f32` (three more roundings), then into the
-    /// `f64` total: one soft-float addition per block.
+    /// The four lanes added in `f32` (three more roundings, as the SIMD
+    /// lanes' `f64` conversion), then into the pair exactly (TwoSum) and
+    /// renormalised (Fast2Sum): ten FPU operations a block where an `f64`
+    /// addition is a soft-float call on these targets.
     #[inline(always)]
-    fn total_add(total: &mut f64, v: L4) {
-        *total += f64::from(v.reduce_add());
+    fn total_add(total: &mut Pair, v: L4) {
+        let x = v.reduce_add();
+        let Pair { hi, lo } = *total;
+        let s = hi + x;
+        let b = s - hi;
+        let lo = lo + ((hi - (s - b)) + (x - b));
+        let hi = s + lo;
+        *total = Pair { hi, lo: lo - (hi - s) };
     }
     #[inline(always)]
-    fn total_value(total: f64) -> f64 {
-        total
+    fn total_value(total: Pair) -> f64 {
+        f64::from(total.hi) + f64::from(total.lo)
+    }
+    /// Per lane, by the label in scalar code: the sign and the group's
+    /// sum picked by compares (predicated moves and adds on Arm) instead of
+    /// lane masks, which these FPUs would build and apply in integer
+    /// registers. The fast path's `exp` on Arm saturates the exponent in
+    /// integer arithmetic instead of clamping the input in float compares
+    /// ([`exp_saturated`](super::exp::exp_saturated); FPv4 has no float
+    /// min/max).
+    #[inline(always)]
+    fn terms<const SHIFTED: bool>(
+        neg: &mut L4,
+        pos: &mut L4,
+        x: &[f32; 4],
+        labels: &[u8; 4],
+        shifts: Shifts,
+        k: &Consts<L4>,
+    ) -> [f32; 4] {
+        let v = per_lane!(|i| if labels[i] == 1 { -x[i] } else { x[i] });
+        let e = if SHIFTED {
+            exp_with::<_, 4, false>(v - per_lane!(|i| if labels[i] == 1 { shifts.pos } else { shifts.neg }), k)
+        } else if cfg!(target_arch = "arm") {
+            lanes1!(v, |x| exp_saturated(x))
+        } else {
+            exp_with::<_, 4, true>(v, k)
+        };
+        per_lane!(|i| match labels[i] {
+            0 => {
+                neg.0[i] += e.0[i];
+                e.0[i]
+            }
+            1 => {
+                pos.0[i] += e.0[i];
+                -e.0[i]
+            }
+            _ => 0.0,
+        })
+        .0
     }
     #[inline(always)]
     fn masks(labels: &[u8; 4]) -> Masks<L4> {

@@ -4,7 +4,7 @@
 
 use wide::u8x16;
 
-use super::exp::{Consts, exp_with};
+use super::exp::Consts;
 use super::isa::{F32s, Isa, Masks};
 use super::labels::Facts;
 use crate::lse::{Lse, Stream};
@@ -186,21 +186,7 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         if S::FACTS_IN_LOOP {
             S::see(&mut self.seen, labels);
         }
-        let m = S::masks(labels);
-        let v = flip(S::V::load(x), m);
-        let e = if SHIFTED {
-            exp_with::<_, N, false>(v - m.pos.select(S::V::splat(shifts.pos), S::V::splat(shifts.neg)), k)
-        } else {
-            // NaN for a NaN or infinite `v` (and for a huge negative one):
-            // a non-finite logit that takes part poisons its sum.
-            exp_with::<_, N, true>(v, k)
-        };
-        // An AND and an add (a blend costs two micro-ops on Intel's AVX2
-        // cores, and sits on the sum's chain).
-        let (en, ep) = (e & m.neg, e & m.pos);
-        self.neg += en;
-        self.pos += ep;
-        (en - ep).to_array()
+        S::terms::<SHIFTED>(&mut self.neg, &mut self.pos, x, labels, shifts, k)
     }
 
     /// A whole block of steps.
