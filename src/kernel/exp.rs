@@ -126,13 +126,15 @@ pub(crate) fn exp_with<V: F32s<N>, const N: usize, const POISON: bool>(x: V, k: 
 /// FPUs without a float min/max (Arm's FPv4: each clamp is a compare, a
 /// status move and a predicated move, twice; `usat` is one instruction).
 ///
-/// For `x` in `[LO, HI]` it is bit for bit [`exp`] with unfused
-/// multiply-adds (`t`'s exponent field `n + 127` lies in `[0, 254]`, where
-/// the saturation changes nothing; checked on every such `f32`). Outside,
-/// what the fast path needs: above `HI` the scale saturates to `+inf`, so
-/// the result is `±inf` or NaN (a sum the fast path rejects); below `LO` the
-/// scale is `0` and the result `0` (NaN where `r²` overflows, far below, as
-/// `exp_with` gives); NaN and `±inf` give NaN.
+/// The same reduction and polynomial as [`exp`], unfused (these FPUs'
+/// multiply-accumulate rounds twice), with `w` by Estrin instead of Horner
+/// (measured on every `f32` of `[-87.33, 88]`: 1.158 ulp, within
+/// `MAX_ULP`). For `x` in `[LO, HI]`, `t`'s exponent field `n + 127` lies in
+/// `[0, 254]`, where the saturation changes nothing. Outside, what the fast
+/// path needs: above `HI` the scale saturates to `+inf`, so the result is
+/// `±inf` or NaN (a sum the fast path rejects); below `LO` the scale is `0`
+/// and the result `0` (NaN where `r²` overflows, far below, as `exp_with`
+/// gives); NaN and `±inf` give NaN.
 #[cfg(any(test, not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))))]
 #[inline(always)]
 pub(crate) fn exp_saturated(x: f32) -> f32 {
@@ -140,8 +142,12 @@ pub(crate) fn exp_saturated(x: f32) -> f32 {
     let n = t - MAGIC;
     let r = x - n * LN2_HI;
     let r = r - n * LN2_LO;
-    let w = (((C6 * r + C5) * r + C4) * r + C3) * r + C2;
-    let u = (r * r) * w + r;
+    // `w` by Estrin: each constant is an addend once, not four times in a
+    // chain (a multiply-accumulate overwrites its addend: every Horner step
+    // copies its constant first on Arm's FPU).
+    let r2 = r * r;
+    let w = (C6 * r2 + (C5 * r + C4)) * r2 + (C3 * r + C2);
+    let u = r2 * w + r;
     // `t`'s low mantissa bits hold `n + 127` (`MAGIC`'s exponent field is
     // 0x4B, its leading mantissa bit 0x40_0000).
     let field = (t.to_bits() as i32).wrapping_sub(0x4B40_0000).clamp(0, 255);
