@@ -2,9 +2,12 @@
 //! `f32` values, each operation written out per lane and
 //! `#[inline(always)]`, so that at every opt-level they stay in FPU
 //! registers. They are the kernels' four independent accumulators: the same
-//! blocks, flushes and `f64` total as the SIMD lanes, with no 8-lane arrays
-//! (`wide`'s scalar `f32x8`, whose operations opt-level "z" no longer
-//! inlines: 6x the instructions, 7x the stack, measured on QEMU).
+//! blocks and flushes as the SIMD lanes, with no 8-lane arrays (`wide`'s
+//! scalar `f32x8`, whose operations opt-level "z" no longer inlines: 6x the
+//! instructions, 7x the stack, measured on QEMU), and with what a scalar FPU
+//! does cheaply where the SIMD lanes use masks: per-lane compares on the
+//! label, label facts in one 32-bit word, the block total as an `f32` pair
+//! (no soft-float `f64` in the loop), and on Arm an integer-saturated exp.
 
 use core::ops::{Add, AddAssign, BitAnd, BitOr, BitXor, Div, Mul, Neg, Sub};
 
