@@ -229,6 +229,10 @@ fn count_chunk<B: confusion::Lanes>(
     let (Some(xs), Some(ys)) = (logits.get(cells.clone()), labels.get(cells)) else { return 0 };
     // Row `r` has a wrongly predicted cell where `wrong[r] != 0`.
     let mut wrong = [0u8; CHUNK_ROWS];
+    if confusion::CELL_BY_CELL {
+        let step = if sign == Sign::Add { 1 } else { u64::MAX };
+        return confusion::count_cells(counts, xs, ys, threshold, step);
+    }
     let kinds = confusion::Kinds::of(ys);
     for (block, counts) in counts.chunks_mut(confusion::BLOCK).enumerate() {
         // A row's last block is read as its last `BLOCK` classes: the lanes

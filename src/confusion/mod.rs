@@ -82,6 +82,11 @@ pub(crate) trait RowFn {
     fn row(&mut self, x: &[[f32; HALF]; 2], y: &[[u8; HALF]; 2]) -> u64;
 }
 
+/// Whether blocks are counted cell by cell (`scalar.rs`, on targets
+/// without SIMD), which needs no [`Kinds`].
+pub(crate) const CELL_BY_CELL: bool =
+    cfg!(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")));
+
 /// Classes per block: two 32-byte registers of labels.
 pub(crate) const BLOCK: usize = 64;
 
@@ -196,9 +201,19 @@ impl Rows<'_> {
     }
 }
 
-// (A build with AVX-512BW counts with `avx512.rs` alone.)
-#[cfg_attr(all(target_arch = "x86_64", target_feature = "avx512bw"), allow(dead_code))]
+// (A build with AVX-512BW counts with `avx512.rs` alone, MCUs with
+// `count_cells`.)
+#[cfg_attr(
+    any(
+        all(target_arch = "x86_64", target_feature = "avx512bw"),
+        not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))
+    ),
+    allow(dead_code)
+)]
 mod pairs;
+
+mod scalar;
+pub(crate) use scalar::count_cells;
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
 mod portable;
