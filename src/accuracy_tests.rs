@@ -108,6 +108,26 @@ fn exp_saturated_out_of_range() {
     for x in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, f32::MAX, f32::MIN] {
         assert!(exp_saturated(x).is_nan() || exp_saturated(x) == f32::INFINITY, "exp_saturated({x:e})");
     }
+    // The clamped forms: the same values in [LO, HI] (whose accuracy the
+    // sweep measures), 0 below and e^88 above.
+    use crate::kernel::exp::exp_one;
+    let negative = (0x8000_0000..=LO.to_bits()).step_by(997);
+    for x in negative.chain((0..=HI.to_bits()).step_by(997)).map(f32::from_bits) {
+        assert_eq!(exp_one::<true, false>(x).to_bits(), exp_saturated(x).to_bits(), "{x:e}");
+        assert_eq!(exp_one::<true, true>(x).to_bits(), exp_saturated(x).to_bits(), "{x:e}");
+    }
+    for x in [-88.5f32, -1e30, f32::MIN, f32::NEG_INFINITY] {
+        assert_eq!(exp_one::<true, false>(x), 0.0);
+        assert_eq!(exp_saturated(x.max(LO)), 0.0);
+    }
+    for x in [88.5f32, 1e30, f32::MAX, f32::INFINITY] {
+        assert_eq!(exp_one::<true, false>(x), exp_one::<true, false>(HI));
+        assert!(exp_one::<true, false>(HI) > 1.6e38 && exp_one::<true, false>(HI).is_finite());
+    }
+    for x in [f32::NAN, f32::NEG_INFINITY] {
+        assert!(exp_one::<true, true>(x).is_nan(), "{x:e}");
+    }
+    assert_eq!(exp_one::<true, true>(f32::INFINITY), f32::INFINITY);
 }
 
 #[test]

@@ -73,7 +73,7 @@ fn code_size_per_group_release_and_size_optimised() {
     // lanes, and the AVX2 + FMA and AVX-512F ones the dispatcher picks at
     // run time), each inlined into its entry so that it runs with its
     // features; the budget for the size-optimised build says so. (The MCU
-    // builds below have one instruction set, and "z" is their smallest.)
+    // builds below have one instruction set.)
     assert!(totals[0][2] <= 40 * 1024, "dense loss at opt-level z within 40 KiB: {} B", totals[0][2]);
     assert!(totals[2][2] <= 576 * 1024, "all functions at opt-level z within 576 KiB: {} B", totals[2][2]);
 }
@@ -210,9 +210,10 @@ fn cross_table(c: &Cross) {
     eprintln!("{table}");
     assert!(sizes.windows(2).all(|p| (0..3).all(|k| p[0][k] <= p[1][k])), "groups grow");
     // The recommended opt-level 3 (README): the dense loss and gradient
-    // within 40 KiB (measured 37-40 KB); "z" is the smallest for the whole API.
-    assert!(sizes[1][0] <= 40 * 1024, "{}: dense loss + gradient at opt-level 3: {} B", c.name, sizes[1][0]);
-    assert!(sizes[2][2] < sizes[2][0], "{}: opt-level z is the smallest for all functions", c.name);
+    // within 38 KiB (measured 35.7 / 37.3 KB on Cortex-M4F / RV32), and the
+    // whole API within 160 KiB at every opt-level (measured 126-154 KB).
+    assert!(sizes[1][0] <= 38 * 1024, "{}: dense loss + gradient at opt-level 3: {} B", c.name, sizes[1][0]);
+    assert!(sizes[2].iter().all(|&b| b <= 160 * 1024), "{}: all functions: {:?} B", c.name, sizes[2]);
 }
 
 /// Cross builds for two MCU targets link every function with no panic, no

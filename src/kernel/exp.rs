@@ -121,38 +121,52 @@ pub(crate) fn exp_with<V: F32s<N>, const N: usize, const POISON: bool>(x: V, k: 
     u.mul_add(scale, scale)
 }
 
-/// [`exp_with`]`::<POISON = true>` of one value with the exponent
-/// saturated in integer arithmetic instead of the input clamped: for scalar
-/// FPUs without a float min/max (Arm's FPv4: each clamp is a compare, a
-/// status move and a predicated move, twice; `usat` is one instruction).
+/// [`exp_with`] of one value, for the MCU lanes (scalar FPUs): the same
+/// reduction and polynomial, unfused (these FPUs' multiply-accumulate
+/// rounds twice), with `w` by Estrin instead of Horner (each constant an
+/// addend once: a multiply-accumulate overwrites its addend, so every
+/// Horner step copies its constant first on Arm's FPU). Its error is
+/// measured on every `f32` of `[-87.33, 88]` (1.158 ulp, within
+/// `MAX_ULP`); in `[LO, HI]` the three forms below compute the same.
 ///
-/// The same reduction and polynomial as [`exp`], unfused (these FPUs'
-/// multiply-accumulate rounds twice), with `w` by Estrin instead of Horner
-/// (measured on every `f32` of `[-87.33, 88]`: 1.158 ulp, within
-/// `MAX_ULP`). For `x` in `[LO, HI]`, `t`'s exponent field `n + 127` lies in
-/// `[0, 254]`, where the saturation changes nothing. Outside, what the fast
-/// path needs: above `HI` the scale saturates to `+inf`, so the result is
-/// `±inf` or NaN (a sum the fast path rejects); below `LO` the scale is `0`
-/// and the result `0` (NaN where `r²` overflows, far below, as `exp_with`
-/// gives); NaN and `±inf` give NaN.
+/// `CLAMP`: the input is clamped to `[LO, HI]` (as `exp_with`). Without it
+/// the exponent is saturated in integer arithmetic instead (for FPUs
+/// without a float min/max: Arm's FPv4 clamps with a compare, a status
+/// move and a predicated move, twice; `usat` is one instruction). Outside
+/// `[LO, HI]` that gives what the fast path needs: above `HI` the scale
+/// saturates to `+inf`, so the result is `±inf` or NaN (a sum the fast path
+/// rejects); below `LO` the scale is `0` and the result `0` (NaN where `r²`
+/// overflows, far below, as `exp_with` gives); NaN and `±inf` give NaN.
+///
+/// `POISON`: as [`exp_with`]'s, the reduction takes the unclamped input.
 #[cfg(any(test, not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))))]
 #[inline(always)]
-pub(crate) fn exp_saturated(x: f32) -> f32 {
-    let t = x * LOG2E + MAGIC;
+pub(crate) fn exp_one<const CLAMP: bool, const POISON: bool>(x: f32) -> f32 {
+    // (Not `f32::clamp`: opt-level z leaves it a call, with a panic path.)
+    #[allow(clippy::manual_clamp)]
+    let xc = if CLAMP { x.max(LO).min(HI) } else { x };
+    let t = xc * LOG2E + MAGIC;
     let n = t - MAGIC;
-    let r = x - n * LN2_HI;
+    let r = if POISON { x } else { xc } - n * LN2_HI;
     let r = r - n * LN2_LO;
-    // `w` by Estrin: each constant is an addend once, not four times in a
-    // chain (a multiply-accumulate overwrites its addend: every Horner step
-    // copies its constant first on Arm's FPU).
     let r2 = r * r;
     let w = (C6 * r2 + (C5 * r + C4)) * r2 + (C3 * r + C2);
     let u = r2 * w + r;
     // `t`'s low mantissa bits hold `n + 127` (`MAGIC`'s exponent field is
-    // 0x4B, its leading mantissa bit 0x40_0000).
-    let field = (t.to_bits() as i32).wrapping_sub(0x4B40_0000).clamp(0, 255);
+    // 0x4B, its leading mantissa bit 0x40_0000); in `[0, 254]` for a
+    // clamped input.
+    let field = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
+    let field = if CLAMP { field } else { field.clamp(0, 255) };
     let scale = f32::from_bits((field as u32) << 23);
     u * scale + scale
+}
+
+/// The MCU fast path's exp on Arm: [`exp_one`] with the exponent saturated
+/// and the input unclamped.
+#[cfg(any(test, not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))))]
+#[inline(always)]
+pub(crate) fn exp_saturated(x: f32) -> f32 {
+    exp_one::<false, true>(x)
 }
 
 /// [`exp`] of one value, on `wide`'s eight lanes (for the accuracy tests).

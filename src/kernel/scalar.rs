@@ -13,31 +13,13 @@ use core::ops::{Add, AddAssign, BitAnd, BitOr, BitXor, Div, Mul, Neg, Sub};
 
 use wide::u8x16;
 
-use super::exp::{Consts, exp_saturated, exp_with};
+use super::exp::{Consts, exp_one, exp_saturated};
 use super::isa::{Base, F32s, Isa, Masks};
 use super::sums::Shifts;
 
 /// Four `f32` lanes.
 #[derive(Clone, Copy)]
 pub(crate) struct L4([f32; 4]);
-
-/// `f(a[i], b[i])` for each lane, written out.
-macro_rules! lanes2 {
-    ($a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
-        let (a, b) = ($a.0, $b.0);
-        let f = |$x: f32, $y: f32| -> f32 { $e };
-        L4([f(a[0], b[0]), f(a[1], b[1]), f(a[2], b[2]), f(a[3], b[3])])
-    }};
-}
-
-/// `f(a[i])` for each lane, written out.
-macro_rules! lanes1 {
-    ($a:expr, |$x:ident| $e:expr) => {{
-        let a = $a.0;
-        let f = |$x: f32| -> f32 { $e };
-        L4([f(a[0]), f(a[1]), f(a[2]), f(a[3])])
-    }};
-}
 
 /// `L4([f(0), f(1), f(2), f(3)])` written out (loops and
 /// `array::from_fn` are not unrolled at opt-levels s and z).
@@ -62,6 +44,29 @@ macro_rules! per_lane {
             },
         ])
     };
+}
+
+/// `f(a[i], b[i])` for each lane, written out (no closure: opt-level z
+/// calls a closure used four times rather than inline it).
+macro_rules! lanes2 {
+    ($a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
+        let (a, b) = ($a.0, $b.0);
+        per_lane!(|i| {
+            let ($x, $y): (f32, f32) = (a[i], b[i]);
+            $e
+        })
+    }};
+}
+
+/// `f(a[i])` for each lane, written out.
+macro_rules! lanes1 {
+    ($a:expr, |$x:ident| $e:expr) => {{
+        let a = $a.0;
+        per_lane!(|i| {
+            let $x: f32 = a[i];
+            $e
+        })
+    }};
 }
 
 macro_rules! op {
@@ -248,7 +253,7 @@ impl Isa<4> for Base {
         x: &[f32; 4],
         labels: &[u8; 4],
         shifts: Shifts,
-        k: &Consts<L4>,
+        _: &Consts<L4>,
     ) -> [f32; 4] {
         // On Arm the sign from the label's low bit in an integer register
         // (an ignored lane's value is never added); RISC-V negates in
@@ -258,14 +263,22 @@ impl Isa<4> for Base {
         } else {
             per_lane!(|i| if labels[i] == 1 { -x[i] } else { x[i] })
         };
+        // The scalar exp, not the lanes' (whose constants, a struct of
+        // lanes, opt-levels s and z keep on the stack: 352 B).
         let e = if SHIFTED {
-            exp_with::<_, 4, false>(v - per_lane!(|i| if labels[i] == 1 { shifts.pos } else { shifts.neg }), k)
+            let shifted = v - per_lane!(|i| if labels[i] == 1 { shifts.pos } else { shifts.neg });
+            if cfg!(target_arch = "arm") {
+                // Inputs `<= 0`: clamped below only, the exponent saturated.
+                lanes1!(shifted, |x| exp_saturated(x.max(super::exp::LO)))
+            } else {
+                lanes1!(shifted, |x| exp_one::<true, false>(x))
+            }
         } else if cfg!(target_arch = "arm") {
             lanes1!(v, |x| exp_saturated(x))
         } else {
             // RISC-V's F extension has float min and max (two instructions
             // for the clamp); its integer clamp measured slower at opt-level z.
-            exp_with::<_, 4, true>(v, k)
+            lanes1!(v, |x| exp_one::<true, true>(x))
         };
         per_lane!(|i| match labels[i] {
             0 => {
