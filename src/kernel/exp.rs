@@ -142,9 +142,24 @@ pub(crate) fn exp_with<V: F32s<N>, const N: usize, const POISON: bool>(x: V, k: 
 #[cfg(any(test, not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))))]
 #[inline(always)]
 pub(crate) fn exp_one<const CLAMP: bool, const POISON: bool>(x: f32) -> f32 {
-    // (Not `f32::clamp`: opt-level z leaves it a call, with a panic path.)
+    // Not `f32::clamp` (opt-level z leaves it a call, with a panic path).
+    // On Arm by compares (a NaN stays NaN): FPv4 has no float min/max, and
+    // `f32::max`'s NaN rule costs more compares there; RISC-V's F extension
+    // has them.
     #[allow(clippy::manual_clamp)]
-    let xc = if CLAMP { x.max(LO).min(HI) } else { x };
+    let xc = match (CLAMP, cfg!(target_arch = "arm")) {
+        (false, _) => x,
+        (true, true) => {
+            if x < LO {
+                LO
+            } else if x > HI {
+                HI
+            } else {
+                x
+            }
+        }
+        (true, false) => x.max(LO).min(HI),
+    };
     let t = xc * LOG2E + MAGIC;
     let n = t - MAGIC;
     let r = if POISON { x } else { xc } - n * LN2_HI;

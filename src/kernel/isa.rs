@@ -141,6 +141,11 @@ pub(crate) trait Isa<const N: usize>: Copy {
     fn exp_fast(v: Self::V, k: &super::exp::Consts<Self::V>) -> Self::V {
         super::exp::exp_with::<_, N, true>(v, k)
     }
+    /// [`exp`](super::exp::exp) clamped (not `POISON`), constants made here.
+    #[inline(always)]
+    fn exp_clamped(v: Self::V) -> Self::V {
+        super::exp::exp::<_, N, false>(v)
+    }
     /// The exp constants of a pass.
     #[inline(always)]
     fn consts() -> super::exp::Consts<Self::V> {

@@ -239,6 +239,11 @@ impl Isa<4> for Base {
     fn total_value(total: Pair) -> f64 {
         f64::from(total.hi) + f64::from(total.lo)
     }
+    /// The scalar exp per lane (soft targets).
+    #[inline(always)]
+    fn exp_clamped(v: L4) -> L4 {
+        lanes1!(v, |x| exp_one::<true, false>(x))
+    }
     /// Per lane, by the label in scalar code: the sign and the group's
     /// sum picked by compares (predicated moves and adds on Arm) instead of
     /// lane masks, which these FPUs would build and apply in integer

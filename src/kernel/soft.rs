@@ -25,7 +25,6 @@
 //! * The gradient `(1 - t) e^{s} / (1 + Σ_neg) - t e^{-s} / (1 + Σ_pos)` is
 //!   computed in a second pass from the row's state (two exps per cell).
 
-use super::exp::exp;
 use super::isa::{F32s, Isa};
 use super::labels::Facts;
 use super::sums::{Pass, Shifts, Sums};
@@ -123,7 +122,7 @@ fn fast_pass<S: Isa<N>, const N: usize>(logits: &[f32], targets: &[f32]) -> Fast
         wp_max = wp_max.fast_max(wp);
         big = big | (c.s.abs().simd_gt(S::V::splat(FAST_LOGIT)) & c.valid);
         poison += (c.s * S::V::zero()) & c.valid;
-        let en = exp::<_, N, false>(c.s);
+        let en = S::exp_clamped(c.s);
         let ep = (S::V::one() / en).fast_min(S::V::splat(f32::MAX));
         acc.add(wn * en, wp * ep);
         acc.count_steps(1);
@@ -158,10 +157,7 @@ fn shifted_pass<S: Isa<N>, const N: usize>(logits: &[f32], targets: &[f32], neg:
     let sh = Shifts::new(frame(neg), frame(pos));
     for c in Steps::<S::V, N>::new(logits, targets) {
         let (wn, wp) = c.weights();
-        acc.add(
-            wn * exp::<_, N, false>(c.s - S::V::splat(sh.neg)),
-            wp * exp::<_, N, false>(-c.s - S::V::splat(sh.pos)),
-        );
+        acc.add(wn * S::exp_clamped(c.s - S::V::splat(sh.neg)), wp * S::exp_clamped(-c.s - S::V::splat(sh.pos)));
         acc.count_steps(1);
     }
     acc.finish_with(Facts::NONE).state(neg, pos)
@@ -214,10 +210,10 @@ impl<V: F32s<N>, const N: usize> GradConsts<V, N> {
 
     /// The gradient of one step's cells.
     #[inline(always)]
-    fn step(&self, c: Cells<V, N>) -> [f32; N] {
+    fn step<S: Isa<N, V = V>>(&self, c: Cells<V, N>) -> [f32; N] {
         let (wn, wp) = c.weights();
-        let gn = wn * exp::<_, N, false>(c.s - V::splat(self.shifts.neg)) * self.neg_factor;
-        let gp = wp * exp::<_, N, false>(-c.s - V::splat(self.shifts.pos)) * self.pos_factor;
+        let gn = wn * S::exp_clamped(c.s - V::splat(self.shifts.neg)) * self.neg_factor;
+        let gp = wp * S::exp_clamped(-c.s - V::splat(self.shifts.pos)) * self.pos_factor;
         (gn - gp).to_array()
     }
 }
@@ -234,7 +230,7 @@ pub(crate) fn soft_row_loss_grad<S: Isa<N>, const N: usize>(
     let k = GradConsts::<S::V, N>::new(st, scale);
     let mut rest = &mut grad[..];
     for c in Steps::<S::V, N>::new(logits, targets) {
-        let g = k.step(c);
+        let g = k.step::<S>(c);
         let n = rest.len().min(N);
         let (now, later) = core::mem::take(&mut rest).split_at_mut(n);
         now.iter_mut().zip(g).for_each(|(d, s)| *d = s);
@@ -257,10 +253,10 @@ pub(crate) fn soft_row_loss_grad_in_place<S: Isa<N>, const N: usize>(
     let (bc, bt) = buf.as_chunks_mut::<N>();
     let (tc, tt) = targets.as_chunks::<N>();
     for (b, t) in bc.iter_mut().zip(tc) {
-        *b = k.step(Cells { s: S::V::load(b), t: S::V::load(t), valid: all });
+        *b = k.step::<S>(Cells { s: S::V::load(b), t: S::V::load(t), valid: all });
     }
     if !bt.is_empty() {
-        let g = k.step(Cells::tail(bt, tt));
+        let g = k.step::<S>(Cells::tail(bt, tt));
         bt.iter_mut().zip(g).for_each(|(d, s)| *d = s);
     }
     Ok(st.loss_f64())
