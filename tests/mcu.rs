@@ -16,13 +16,13 @@ mod clib;
 mod common;
 
 use clib::{out_dir, root, run};
-use common::{IGNORE, assert_grad, assert_loss, ref_row_grad, ref_row_loss};
+use common::{IGNORE, assert_grad, assert_loss, ref_row_grad, ref_row_loss, ref_soft_row_grad, ref_soft_row_loss};
 
-/// Stack budgets per call on the emulated boards, by opt-level: the loss,
-/// its gradient and the stream (deepest case: the two-pass path of a batch
-/// with huge logits), then the evaluation's update. Measured at most
-/// 832 / 896 / 1196 B and 768 / 808 / 1116 B at opt-levels 3 / s / z.
-const STACK_BUDGETS: [(&str, u32, u32); 3] = [("3", 1024, 1024), ("s", 1024, 1024), ("z", 1280, 1280)];
+/// Stack budgets per call on the emulated boards, by opt-level: every
+/// function run (the deepest: the two-pass path of a batch with huge
+/// logits, GlobalPointer's first), then the evaluation's update. Measured at
+/// most 960 / 1104 / 1460 B and 768 / 808 / 1116 B at opt-levels 3 / s / z.
+const STACK_BUDGETS: [(&str, u32, u32); 3] = [("3", 1024, 1024), ("s", 1280, 1024), ("z", 1536, 1280)];
 
 /// Instructions in the program's calibration loop.
 const CALIB_INSTRUCTIONS: f64 = 200_000.0;
@@ -218,6 +218,10 @@ fn check_board(board: &Board) {
          |---|---|---|---|---|---|\n",
         board.name
     );
+    let mut table2 = String::from(
+        "| opt-level | case | mlcce_sparse_loss_grad | mlcce_soft_loss_grad | mlcce_globalpointer_loss_grad (L*L logits) |\n\
+         |---|---|---|---|---|\n",
+    );
     for opt in ["3", "s", "z"] {
         let lib = clib::cross_staticlib(board.target, opt);
         let out = run_on_qemu(board, &lib, opt, &cases_rs);
@@ -237,6 +241,12 @@ fn check_board(board: &Board) {
         let gvals: Vec<_> = fields(&out, "g").collect();
         let streams: Vec<_> = fields(&out, "stream").collect();
         let evals: Vec<_> = fields(&out, "eval").collect();
+        let others: Vec<[Vec<Vec<&str>>; 2]> = [("sparse", "sg"), ("soft", "tg"), ("gp", "pg")]
+            .map(|(a, b)| [fields(&out, a).collect(), fields(&out, b).collect()])
+            .into();
+        for (name, [l, g]) in ["sparse", "soft", "gp"].iter().zip(&others) {
+            assert_eq!((l.len(), g.len()), (cases.len(), cases.len()), "opt-level {opt}: {name} lines:\n{out}");
+        }
         for (what, n) in [("loss", losses.len()), ("grad", grads.len()), ("g", gvals.len())] {
             assert_eq!(n, cases.len(), "opt-level {opt}: {what} lines:\n{out}");
         }
@@ -271,10 +281,37 @@ fn check_board(board: &Board) {
             assert_loss(figures[0], want, &format!("{}: evaluation mean loss", what(k)));
             assert_eq!(figures[1..], host_figures[1..], "{}: evaluation figures (MCU vs host)", what(k));
 
+            // Sparse, soft and GlobalPointer forms of the case (see main.rs).
+            let (mut extra_stacks, mut extra_costs) = (vec![], vec![]);
+            for ((name, [l, g]), (want, want_g)) in
+                ["mlcce_sparse_loss_grad", "mlcce_soft_loss_grad", "mlcce_globalpointer_loss_grad"]
+                    .iter()
+                    .zip(&others)
+                    .zip(other_forms(c))
+            {
+                let (l, g) = (&l[k], &g[k]);
+                assert_eq!((l[0], l[1]), (k.to_string().as_str(), "0"), "{}: {name} status", what(k));
+                assert_loss(bits(l[2]), want, &format!("{}: {name}'s loss", what(k)));
+                let got_g: Vec<f32> = g.iter().map(|h| bits(h)).collect();
+                assert_grad(&got_g, &want_g, &format!("{}: {name}", what(k)));
+                extra_stacks.push((*name, l[4]));
+                extra_costs.push(format!(
+                    "{:.0} instr/logit, {} B",
+                    l[3].parse::<f64>().unwrap() * per_tick / g.len().max(1) as f64,
+                    l[4]
+                ));
+            }
+            writeln!(table2, "| {opt} | {}x{} | {} |", c.rows, c.classes, extra_costs.join(" | ")).unwrap();
+            eprint!(
+                "{}",
+                if k + 1 == cases.len() && opt == "z" { format!("{table}\n{table2}") } else { String::new() }
+            );
+
             let (_, budget, eval_budget) = STACK_BUDGETS.iter().find(|b| b.0 == opt).copied().unwrap();
             for (name, bytes, budget) in
                 [("mlcce_loss", l[4], budget), ("mlcce_loss_grad", g[4], budget), ("the stream", st[4], budget)]
                     .into_iter()
+                    .chain(extra_stacks.iter().map(|&(name, bytes)| (name, bytes, budget)))
                     .chain([("mlcce_eval_update", ev[3], eval_budget)])
             {
                 let bytes: u32 = bytes.parse().unwrap();
@@ -303,6 +340,43 @@ fn check_board(board: &Board) {
         assert_eq!(got_bad, want_bad, "opt-level {opt}: bad-input statuses (MCU vs host)");
     }
     eprintln!("{table}");
+}
+
+/// The f64 reference losses and gradients of the program's sparse, soft
+/// and GlobalPointer forms of `c` (see `main.rs`).
+fn other_forms(c: &Case) -> [(f64, Vec<f64>); 3] {
+    let rows: Vec<(&[f32], &[u8])> = c.logits.chunks(c.classes).zip(c.labels.chunks(c.classes)).collect();
+    let n = c.rows as f64;
+    type Reference<'a> = &'a dyn Fn(&[f32], &[u8]) -> (f64, Vec<f64>);
+    let mean = |f: Reference| {
+        let (mut loss, mut grad) = (0.0, vec![]);
+        for (s, y) in &rows {
+            let (l, g) = f(s, y);
+            loss += l / n;
+            grad.extend(g.iter().map(|g| g / n));
+        }
+        (loss, grad)
+    };
+    let sparse = mean(&|s, y| {
+        let y: Vec<u8> = y.iter().map(|&l| u8::from(l == 1)).collect();
+        (ref_row_loss(s, &y), ref_row_grad(s, &y))
+    });
+    let soft = mean(&|s, y| {
+        let t: Vec<f32> = y.iter().map(|&l| [0.0, 1.0].get(usize::from(l)).copied().unwrap_or(0.25)).collect();
+        (ref_soft_row_loss(s, &t), ref_soft_row_grad(s, &t))
+    });
+    // One head: the valid triangle's cells as one row.
+    let cells = c.rows * c.classes;
+    let l = (0..=cells).take_while(|r| r * r <= cells).last().unwrap_or(0);
+    let len = if l > 2 { l - 1 } else { l };
+    let tri: Vec<usize> = (0..len).flat_map(|i| (i..len).map(move |j| i * l + j)).collect();
+    let s: Vec<f32> = tri.iter().map(|&k| c.logits[k]).collect();
+    let y: Vec<u8> = tri.iter().map(|&k| u8::from(c.labels[k] == 1)).collect();
+    let mut grad = vec![0.0; l * l];
+    for (&k, g) in tri.iter().zip(ref_row_grad(&s, &y)) {
+        grad[k] = g;
+    }
+    [sparse, soft, (ref_row_loss(&s, &y), grad)]
 }
 
 /// The host build's evaluation report of `c` after two updates with it (as

@@ -14,8 +14,11 @@
 //! <loss bits> <ticks> <stack>` and `g <bits> ...` (the gradient), `stream
 //! <case> <status> <loss bits> <ticks> <stack>` (row 0 in chunks), `eval
 //! <case> <status> <ticks> <stack> <rows> <figure bits> ...` (the report
-//! after two updates with the batch), per bad input `bad <k> <status>`,
-//! and `done`.
+//! after two updates with the batch), `sparse`, `soft` and `gp` lines as
+//! `grad`'s with `sg`, `tg` and `pg` gradients (the case's labels as
+//! sparse positives, as soft targets with 0.25 for ignored cells, and as
+//! one GlobalPointer head over its first `L*L` logits, length `L - 1`),
+//! per bad input `bad <k> <status>`, and `done`.
 #![no_std]
 #![allow(clippy::missing_safety_doc)]
 
@@ -83,6 +86,41 @@ pub struct Report {
 }
 
 unsafe extern "C" {
+    fn mlcce_sparse_loss_grad(
+        logits: *const f32,
+        rows: usize,
+        classes: usize,
+        positives: *const u32,
+        offsets: *const usize,
+        reduction: u32,
+        loss_out: *mut f32,
+        grad: *mut f32,
+    ) -> u32;
+    fn mlcce_soft_loss_grad(
+        logits: *const f32,
+        targets: *const f32,
+        rows: usize,
+        classes: usize,
+        reduction: u32,
+        loss_out: *mut f32,
+        grad: *mut f32,
+    ) -> u32;
+    #[allow(clippy::too_many_arguments)]
+    fn mlcce_globalpointer_loss_grad(
+        logits: *const f32,
+        batch: usize,
+        heads: usize,
+        max_len: usize,
+        lengths: *const u32,
+        spans: *const u32,
+        offsets: *const usize,
+        reduction: u32,
+        loss_out: *mut f32,
+        grad: *mut f32,
+    ) -> u32;
+}
+
+unsafe extern "C" {
     fn mlcce_stream_init(s: *mut Stream) -> u32;
     fn mlcce_stream_update(s: *mut Stream, logits: *const f32, labels: *const u8, n: usize) -> u32;
     fn mlcce_stream_loss(s: *const Stream, loss: *mut f32) -> u32;
@@ -96,6 +134,8 @@ const MEAN: u32 = 1;
 const CHUNK: usize = 100;
 /// The largest row of the cases (the gradient buffer lives on the stack).
 const MAX_CELLS: usize = 4200;
+/// The most rows of a case.
+const MAX_ROWS: usize = 8;
 
 // ---- the target: start, semihosting, instruction counter ----------------
 
@@ -299,6 +339,24 @@ fn timed(f: &mut dyn FnMut()) -> u32 {
     arch::elapsed(t0, arch::count())
 }
 
+/// A line of `n` gradient values.
+fn print_grad(line: &mut Line, tag: &[u8], grad: &[f32], n: usize) {
+    line.text(tag);
+    for v in grad.iter().take(n) {
+        line.hex(v.to_bits());
+    }
+    line.end();
+}
+
+/// `⌊√n⌋`.
+fn isqrt(n: usize) -> usize {
+    let mut r = 0;
+    while (r + 1) * (r + 1) <= n {
+        r += 1;
+    }
+    r
+}
+
 // ---- stack high-water mark ----------------------------------------------
 
 const PAINT: u32 = 0xA5C3_5A3C;
@@ -339,7 +397,7 @@ pub unsafe extern "C" fn reset() -> ! {
     let mut ok = true;
     for (k, c) in CASES.iter().enumerate() {
         let n = c.rows * c.classes;
-        if n > MAX_CELLS || c.logits.len() != n || c.labels.len() != n {
+        if n > MAX_CELLS || c.rows > MAX_ROWS || c.logits.len() != n || c.labels.len() != n {
             ok = false;
             continue;
         }
@@ -357,11 +415,74 @@ pub unsafe extern "C" fn reset() -> ! {
         let t = timed(&mut run);
         let s = stack_of(&mut run);
         line.text(b"grad").dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
-        line.text(b"g");
-        for v in grad.iter().take(n) {
-            line.hex(v.to_bits());
+        print_grad(&mut line, b"g", &grad, n);
+
+        // Sparse labels: the case's positives (ignored cells count as
+        // negatives here).
+        let mut positives = [0u32; MAX_CELLS];
+        let mut offsets = [0usize; MAX_ROWS + 1];
+        let mut np = 0;
+        for r in 0..c.rows.min(MAX_ROWS) {
+            for (j, &l) in c.labels.iter().skip(r * c.classes).take(c.classes).enumerate() {
+                if let (1, Some(p)) = (l, positives.get_mut(np)) {
+                    *p = j as u32;
+                    np += 1;
+                }
+            }
+            if let Some(o) = offsets.get_mut(r + 1) {
+                *o = np;
+            }
         }
-        line.end();
+        let (p, o) = (positives.as_ptr(), offsets.as_ptr());
+        // SAFETY: `positives` and `offsets` hold the rows' positives;
+        // `grad` holds MAX_CELLS >= n values.
+        let mut run = || status = unsafe { mlcce_sparse_loss_grad(x, c.rows, c.classes, p, o, MEAN, &mut out, g) };
+        let t = timed(&mut run);
+        let s = stack_of(&mut run);
+        line.text(b"sparse").dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
+        print_grad(&mut line, b"sg", &grad, n);
+
+        // Soft targets: 0 and 1 from the labels, 0.25 for ignored cells.
+        let mut targets = [0.0f32; MAX_CELLS];
+        for (t, &l) in targets.iter_mut().zip(c.labels) {
+            *t = match l {
+                0 => 0.0,
+                1 => 1.0,
+                _ => 0.25,
+            };
+        }
+        let tp = targets.as_ptr();
+        // SAFETY: `targets` holds n values, `grad` MAX_CELLS >= n.
+        let mut run = || status = unsafe { mlcce_soft_loss_grad(x, tp, c.rows, c.classes, MEAN, &mut out, g) };
+        let t = timed(&mut run);
+        let s = stack_of(&mut run);
+        line.text(b"soft").dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
+        print_grad(&mut line, b"tg", &grad, n);
+
+        // GlobalPointer: the first L*L logits as one head of max_len L,
+        // length L - 1 (a partial triangle), spans where the label is 1.
+        let len_max = isqrt(n);
+        let len = if len_max > 2 { len_max - 1 } else { len_max };
+        let mut spans = [0u32; MAX_CELLS];
+        let mut ns = 0;
+        for i in 0..len {
+            for j in i..len {
+                let cell = i * len_max + j;
+                if let (Some(1), Some(s)) = (c.labels.get(cell), spans.get_mut(ns)) {
+                    *s = cell as u32;
+                    ns += 1;
+                }
+            }
+        }
+        let (lengths, gp_offsets) = ([len as u32], [0usize, ns]);
+        let (sp, lp, op) = (spans.as_ptr(), lengths.as_ptr(), gp_offsets.as_ptr());
+        // SAFETY: one row of len_max * len_max <= n logits; its spans.
+        let mut run =
+            || status = unsafe { mlcce_globalpointer_loss_grad(x, 1, 1, len_max, lp, sp, op, MEAN, &mut out, g) };
+        let t = timed(&mut run);
+        let s = stack_of(&mut run);
+        line.text(b"gp").dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
+        print_grad(&mut line, b"pg", &grad, len_max * len_max);
 
         // The first row streamed in chunks of CHUNK classes.
         let mut stream = Stream { state: [0.0; 4] };
