@@ -221,10 +221,11 @@ impl Isa<4> for Base {
     fn total_zero() -> Pair {
         Pair { hi: 0.0, lo: 0.0 }
     }
-    /// The four lanes added in `f32` (three more roundings, as the SIMD
-    /// lanes' `f64` conversion), then into the pair exactly (TwoSum) and
-    /// renormalised (Fast2Sum): ten FPU operations a block where an `f64`
-    /// addition is a soft-float call on these targets.
+    /// The four lanes added pairwise in `f32` (two more roundings per
+    /// term, where the SIMD lanes widen each lane to `f64` exactly), then
+    /// into the pair exactly (TwoSum) and renormalised (Fast2Sum): ten FPU
+    /// operations a block where an `f64` addition is a soft-float call on
+    /// these targets.
     #[inline(always)]
     fn total_add(total: &mut Pair, v: L4) {
         let x = v.reduce_add();
