@@ -302,10 +302,6 @@ fn check_board(board: &Board) {
                 ));
             }
             writeln!(table2, "| {opt} | {}x{} | {} |", c.rows, c.classes, extra_costs.join(" | ")).unwrap();
-            eprint!(
-                "{}",
-                if k + 1 == cases.len() && opt == "z" { format!("{table}\n{table2}") } else { String::new() }
-            );
 
             let (_, budget, eval_budget) = STACK_BUDGETS.iter().find(|b| b.0 == opt).copied().unwrap();
             for (name, bytes, budget) in
@@ -339,7 +335,7 @@ fn check_board(board: &Board) {
         let got_bad: Vec<u32> = fields(&out, "bad").map(|f| f[1].parse().unwrap()).collect();
         assert_eq!(got_bad, want_bad, "opt-level {opt}: bad-input statuses (MCU vs host)");
     }
-    eprintln!("{table}");
+    eprintln!("{table}\n{table2}");
 }
 
 /// The f64 reference losses and gradients of the program's sparse, soft
