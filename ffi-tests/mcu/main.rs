@@ -339,6 +339,17 @@ fn timed(f: &mut dyn FnMut()) -> u32 {
     arch::elapsed(t0, arch::count())
 }
 
+/// Runs `f` (a call that returns a status and writes one loss into its
+/// argument) counted, then again on a painted stack, and prints `<tag>
+/// <case> <status> <loss bits> <ticks> <stack>`.
+fn measure(line: &mut Line, tag: &[u8], k: usize, mut f: impl FnMut(&mut f32) -> u32) {
+    let (mut status, mut out) = (0u32, 0.0f32);
+    let mut run = || status = f(&mut out);
+    let t = timed(&mut run);
+    let s = stack_of(&mut run);
+    line.text(tag).dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
+}
+
 /// A line of `n` gradient values.
 fn print_grad(line: &mut Line, tag: &[u8], grad: &[f32], n: usize) {
     line.text(tag);
@@ -402,19 +413,12 @@ pub unsafe extern "C" fn reset() -> ! {
             continue;
         }
         let (x, y) = (c.logits.as_ptr(), c.labels.as_ptr());
-        let (mut out, mut status) = (0.0f32, 0u32);
         // SAFETY: the case's buffers hold `n` cells; `out` one value.
-        let mut run = || status = unsafe { mlcce_loss(x, y, c.rows, c.classes, MEAN, &mut out) };
-        let t = timed(&mut run);
-        let s = stack_of(&mut run);
-        line.text(b"loss").dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
+        measure(&mut line, b"loss", k, |out| unsafe { mlcce_loss(x, y, c.rows, c.classes, MEAN, out) });
 
         let g = grad.as_mut_ptr();
         // SAFETY: as above, and `grad` holds MAX_CELLS >= n values.
-        let mut run = || status = unsafe { mlcce_loss_grad(x, y, c.rows, c.classes, MEAN, &mut out, g) };
-        let t = timed(&mut run);
-        let s = stack_of(&mut run);
-        line.text(b"grad").dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
+        measure(&mut line, b"grad", k, |out| unsafe { mlcce_loss_grad(x, y, c.rows, c.classes, MEAN, out, g) });
         print_grad(&mut line, b"g", &grad, n);
 
         // Sparse labels: the case's positives (ignored cells count as
@@ -436,10 +440,9 @@ pub unsafe extern "C" fn reset() -> ! {
         let (p, o) = (positives.as_ptr(), offsets.as_ptr());
         // SAFETY: `positives` and `offsets` hold the rows' positives;
         // `grad` holds MAX_CELLS >= n values.
-        let mut run = || status = unsafe { mlcce_sparse_loss_grad(x, c.rows, c.classes, p, o, MEAN, &mut out, g) };
-        let t = timed(&mut run);
-        let s = stack_of(&mut run);
-        line.text(b"sparse").dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
+        measure(&mut line, b"sparse", k, |out| unsafe {
+            mlcce_sparse_loss_grad(x, c.rows, c.classes, p, o, MEAN, out, g)
+        });
         print_grad(&mut line, b"sg", &grad, n);
 
         // Soft targets: 0 and 1 from the labels, 0.25 for ignored cells.
@@ -453,10 +456,7 @@ pub unsafe extern "C" fn reset() -> ! {
         }
         let tp = targets.as_ptr();
         // SAFETY: `targets` holds n values, `grad` MAX_CELLS >= n.
-        let mut run = || status = unsafe { mlcce_soft_loss_grad(x, tp, c.rows, c.classes, MEAN, &mut out, g) };
-        let t = timed(&mut run);
-        let s = stack_of(&mut run);
-        line.text(b"soft").dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
+        measure(&mut line, b"soft", k, |out| unsafe { mlcce_soft_loss_grad(x, tp, c.rows, c.classes, MEAN, out, g) });
         print_grad(&mut line, b"tg", &grad, n);
 
         // GlobalPointer: the first L*L logits as one head of max_len L,
@@ -477,19 +477,17 @@ pub unsafe extern "C" fn reset() -> ! {
         let (lengths, gp_offsets) = ([len as u32], [0usize, ns]);
         let (sp, lp, op) = (spans.as_ptr(), lengths.as_ptr(), gp_offsets.as_ptr());
         // SAFETY: one row of len_max * len_max <= n logits; its spans.
-        let mut run =
-            || status = unsafe { mlcce_globalpointer_loss_grad(x, 1, 1, len_max, lp, sp, op, MEAN, &mut out, g) };
-        let t = timed(&mut run);
-        let s = stack_of(&mut run);
-        line.text(b"gp").dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
+        measure(&mut line, b"gp", k, |out| unsafe {
+            mlcce_globalpointer_loss_grad(x, 1, 1, len_max, lp, sp, op, MEAN, out, g)
+        });
         print_grad(&mut line, b"pg", &grad, len_max * len_max);
 
         // The first row streamed in chunks of CHUNK classes.
         let mut stream = Stream { state: [0.0; 4] };
-        let mut run = || {
+        measure(&mut line, b"stream", k, |out| {
             // SAFETY: `stream` is one state; each chunk lies within row 0.
             unsafe {
-                status = mlcce_stream_init(&mut stream);
+                let mut status = mlcce_stream_init(&mut stream);
                 let mut at = 0;
                 while status == 0 && at < c.classes {
                     let len = CHUNK.min(c.classes - at);
@@ -497,13 +495,11 @@ pub unsafe extern "C" fn reset() -> ! {
                     at += len;
                 }
                 if status == 0 {
-                    status = mlcce_stream_loss(&stream, &mut out);
+                    status = mlcce_stream_loss(&stream, out);
                 }
+                status
             }
-        };
-        let t = timed(&mut run);
-        let s = stack_of(&mut run);
-        line.text(b"stream").dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
+        });
 
         // An evaluation of the batch (threshold 0): its report.
         let mut eval =
@@ -511,7 +507,7 @@ pub unsafe extern "C" fn reset() -> ! {
         let mut report = Report { rows: 0, figures: [0.0; 7] };
         let counts = per_class.as_mut_ptr();
         // SAFETY: `per_class` holds MAX_CELLS >= classes counts.
-        status = unsafe { mlcce_eval_init(&mut eval, counts, c.classes, 0.0) };
+        let mut status = unsafe { mlcce_eval_init(&mut eval, counts, c.classes, 0.0) };
         // SAFETY: `eval` was set up above; the case's buffers hold its rows.
         let mut run = || status = unsafe { mlcce_eval_update(&mut eval, x, y, c.rows) };
         let t = timed(&mut run);
