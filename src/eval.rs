@@ -213,7 +213,8 @@ enum Sign {
 ///
 /// The chunk is read a block of classes at a time, each block down the rows
 /// (column-major): the block's counts stay in byte lanes over the chunk and
-/// reach the caller's `u64` counts once per chunk.
+/// reach the caller's `u64` counts once per chunk. Targets without SIMD
+/// count cell by cell instead ([`confusion::count_cells`]).
 #[inline(always)]
 fn count_chunk<B: confusion::Lanes>(
     counts: &mut [ClassCounts],
@@ -227,12 +228,12 @@ fn count_chunk<B: confusion::Lanes>(
     let n = rows.len().min(CHUNK_ROWS);
     let cells = rows.start * classes..(rows.start + n) * classes;
     let (Some(xs), Some(ys)) = (logits.get(cells.clone()), labels.get(cells)) else { return 0 };
-    // Row `r` has a wrongly predicted cell where `wrong[r] != 0`.
-    let mut wrong = [0u8; CHUNK_ROWS];
     if confusion::CELL_BY_CELL {
         let step = if sign == Sign::Add { 1 } else { u64::MAX };
         return confusion::count_cells(counts, xs, ys, threshold, step);
     }
+    // Row `r` has a wrongly predicted cell where `wrong[r] != 0`.
+    let mut wrong = [0u8; CHUNK_ROWS];
     let kinds = confusion::Kinds::of(ys);
     for (block, counts) in counts.chunks_mut(confusion::BLOCK).enumerate() {
         // A row's last block is read as its last `BLOCK` classes: the lanes

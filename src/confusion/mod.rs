@@ -82,8 +82,8 @@ pub(crate) trait RowFn {
     fn row(&mut self, x: &[[f32; HALF]; 2], y: &[[u8; HALF]; 2]) -> u64;
 }
 
-/// Whether blocks are counted cell by cell (`scalar.rs`, on targets
-/// without SIMD), which needs no [`Kinds`].
+/// Whether the evaluation counts cell by cell ([`count_cells`], on targets
+/// without SIMD) instead of by blocks of byte lanes.
 pub(crate) const CELL_BY_CELL: bool =
     cfg!(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")));
 

@@ -127,7 +127,7 @@ pub(crate) trait Isa<const N: usize>: Copy {
         } else {
             // NaN for a NaN or infinite `v` (and for a huge negative one):
             // a non-finite logit that takes part poisons its sum.
-            Self::exp_fast(v, k)
+            super::exp::exp_with::<_, N, true>(v, k)
         };
         // An AND and an add (a blend costs two micro-ops on Intel's AVX2
         // cores, and sits on the sum's chain).
@@ -135,11 +135,6 @@ pub(crate) trait Isa<const N: usize>: Copy {
         *neg += en;
         *pos += ep;
         (en - ep).to_array()
-    }
-    /// The fast path's `exp` (`POISON`: see [`exp_with`](super::exp::exp_with)).
-    #[inline(always)]
-    fn exp_fast(v: Self::V, k: &super::exp::Consts<Self::V>) -> Self::V {
-        super::exp::exp_with::<_, N, true>(v, k)
     }
     /// [`exp`](super::exp::exp) clamped (not `POISON`), constants made here.
     #[inline(always)]
