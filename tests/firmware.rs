@@ -211,7 +211,7 @@ fn cross_table(c: &Cross) {
     assert!(sizes.windows(2).all(|p| (0..3).all(|k| p[0][k] <= p[1][k])), "groups grow");
     // The recommended opt-level 3 (README): the dense loss and gradient
     // within 38 KiB (measured 35.7 / 37.3 KB on Cortex-M4F / RV32), and the
-    // whole API within 160 KiB at every opt-level (measured 126-154 KB).
+    // whole API within 160 KiB at every opt-level (measured 123-150 KB).
     assert!(sizes[1][0] <= 38 * 1024, "{}: dense loss + gradient at opt-level 3: {} B", c.name, sizes[1][0]);
     assert!(sizes[2].iter().all(|&b| b <= 160 * 1024), "{}: all functions: {:?} B", c.name, sizes[2]);
 }
