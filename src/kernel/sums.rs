@@ -117,10 +117,11 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
     #[inline(always)]
     pub(crate) fn new() -> Self {
         Sums {
-            neg: S::V::zero(),
-            pos: S::V::zero(),
-            // -0.0: the first block's `total + x` is `x` exactly, so a
-            // short row's single flush folds to a conversion.
+            // -0.0, the `f32` sums as the totals: `-0.0 + x` is `x`
+            // exactly (`+0.0 + x` is not, for `x = -0.0`), so the first
+            // step of a block and the first flush fold to nothing.
+            neg: S::V::splat(-0.0),
+            pos: S::V::splat(-0.0),
             neg_total: S::total_zero(),
             pos_total: S::total_zero(),
             seen: u8x16::ZERO,
@@ -132,8 +133,8 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
     fn flush(&mut self) {
         S::total_add(&mut self.neg_total, self.neg);
         S::total_add(&mut self.pos_total, self.pos);
-        self.neg = S::V::zero();
-        self.pos = S::V::zero();
+        self.neg = S::V::splat(-0.0);
+        self.pos = S::V::splat(-0.0);
     }
 
     /// Starts a segment's blocks: a partial block left by the previous
