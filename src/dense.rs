@@ -16,6 +16,54 @@ impl kernel::Job for RowLoss<'_> {
     }
 }
 
+/// A short row's fast path as a job for the dispatcher.
+struct ShortLoss<'a>(&'a [f32], &'a [u8]);
+
+impl kernel::Job for ShortLoss<'_> {
+    type Out = Option<f64>;
+    #[inline(always)]
+    fn run<S: Isa<N>, const N: usize>(self) -> Self::Out {
+        kernel::short_loss::<S, N>(self.0, self.1)
+    }
+}
+
+/// A short row's fast path with its gradient, as a job for the dispatcher.
+struct ShortLossGrad<'a>(&'a [f32], &'a [u8], f32, &'a mut [f32]);
+
+impl kernel::Job for ShortLossGrad<'_> {
+    type Out = Option<f64>;
+    #[inline(always)]
+    fn run<S: Isa<N>, const N: usize>(self) -> Self::Out {
+        kernel::short_loss_grad::<S, N>(self.0, self.1, self.2, self.3)
+    }
+}
+
+/// The loss of one row of at most [`kernel::SHORT`] classes (logits and
+/// labels as long as each other) if the fast path takes it; `None`: run
+/// the general path.
+#[inline(always)]
+pub(crate) fn short_loss(logits: &[f32], labels: &[u8]) -> Option<f64> {
+    kernel::run(ShortLoss(logits, labels))
+}
+
+/// [`short_loss`] with the gradient times `scale` into `grad` (as long as
+/// the row); on `None` `grad` holds partial results.
+#[inline(always)]
+pub(crate) fn short_loss_grad(logits: &[f32], labels: &[u8], scale: f32, grad: &mut [f32]) -> Option<f64> {
+    kernel::run(ShortLossGrad(logits, labels, scale, grad))
+}
+
+/// Whether a batch is one short row ([`kernel::takes_short`]; the
+/// buffers of its length): the short path's, where every reduction is
+/// the row's loss and the gradient's scale is 1.
+#[inline(always)]
+fn short(shape: Shape, logits: &[f32], labels: &[u8]) -> bool {
+    shape.rows == 1
+        && kernel::takes_short(shape.classes)
+        && logits.len() == shape.classes
+        && labels.len() == shape.classes
+}
+
 /// A batch of dense labels.
 struct DenseRows<'a> {
     shape: Shape,
@@ -82,6 +130,12 @@ impl Rows for DenseRows<'_> {
 /// # Ok::<(), mlcce::Error>(())
 /// ```
 pub fn loss(shape: Shape, logits: &[f32], labels: &[u8], reduction: Reduction, out: &mut [f32]) -> Result<(), Error> {
+    if let ([o], true) = (&mut *out, short(shape, logits, labels))
+        && let Some(l) = short_loss(logits, labels)
+    {
+        *o = l as f32;
+        return Ok(());
+    }
     batch::loss(&DenseRows::new(shape, labels)?, logits, reduction, out)
 }
 
@@ -89,6 +143,11 @@ pub fn loss(shape: Shape, logits: &[f32], labels: &[u8], reduction: Reduction, o
 pub fn row_loss(logits: &[f32], labels: &[u8]) -> Result<f32, Error> {
     if logits.len() != labels.len() {
         return Err(Error::Shape);
+    }
+    if short(Shape::new(1, logits.len()), logits, labels)
+        && let Some(l) = short_loss(logits, labels)
+    {
+        return Ok(l as f32);
     }
     Ok(kernel::run(RowLoss(logits, labels))? as f32)
 }
@@ -106,6 +165,17 @@ pub fn loss_grad(
     loss_out: Option<&mut [f32]>,
     grad: &mut [f32],
 ) -> Result<(), Error> {
+    let out_ok = loss_out.as_ref().is_none_or(|o| o.len() == 1);
+    if out_ok
+        && grad.len() == logits.len()
+        && short(shape, logits, labels)
+        && let Some(l) = short_loss_grad(logits, labels, 1.0, grad)
+    {
+        if let Some([o]) = loss_out {
+            *o = l as f32;
+        }
+        return Ok(());
+    }
     batch::loss_grad(&DenseRows::new(shape, labels)?, logits, reduction, loss_out, grad)
 }
 

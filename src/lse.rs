@@ -273,6 +273,13 @@ fn mul_add(a: f64, b: f64, c: f64) -> f64 {
 /// losses exact (`1 + u` would lose their digits).
 #[inline(always)]
 pub(crate) fn log1p_wide(u: f64) -> f64 {
+    log1p_wide_by(u, mul_add)
+}
+
+/// [`log1p_wide`] with the multiply-add `mul_add` (`a·b + c`, fused or not:
+/// the error bound holds either way).
+#[inline(always)]
+pub(crate) fn log1p_wide_by(u: f64, mul_add: impl Fn(f64, f64, f64) -> f64) -> f64 {
     if u < 1e-4 {
         // The next term, u^5/5, is below 2e-21 relative.
         return u * (1.0 - u * (0.5 - u * (1.0 / 3.0 - u * 0.25)));

@@ -72,10 +72,12 @@ fn code_size_per_group_release_and_size_optimised() {
     // On x86-64 a baseline build holds every kernel three times (the SSE2
     // lanes, and the AVX2 + FMA and AVX-512F ones the dispatcher picks at
     // run time), each inlined into its entry so that it runs with its
-    // features; the budget for the size-optimised build says so. (The MCU
-    // builds below have one instruction set.)
-    assert!(totals[0][2] <= 40 * 1024, "dense loss at opt-level z within 40 KiB: {} B", totals[0][2]);
-    assert!(totals[2][2] <= 576 * 1024, "all functions at opt-level z within 576 KiB: {} B", totals[2][2]);
+    // features, and the dense entries hold a short-row path per instruction
+    // set besides (8 KB of the dense loss's 42 KB at opt-level z); the budget
+    // for the size-optimised build says so. (The MCU builds below have one
+    // instruction set and no short-row path.)
+    assert!(totals[0][2] <= 48 * 1024, "dense loss at opt-level z within 48 KiB: {} B", totals[0][2]);
+    assert!(totals[2][2] <= 600 * 1024, "all functions at opt-level z within 600 KiB: {} B", totals[2][2]);
 }
 
 #[test]

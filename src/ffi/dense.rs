@@ -1,7 +1,9 @@
 //! C entry points of the dense loss and the stream.
 
 use super::edge::{Grad, Span, cells, check, disjoint, grad_entry, input, loss_entry, try_status};
+use super::short::{short_loss, short_loss_grad};
 use super::status::{Status, reduction as reduction_code, status};
+use crate::kernel::takes_short;
 use crate::{Shape, Stream};
 
 /// The loss of a batch with dense labels.
@@ -23,6 +25,12 @@ pub unsafe extern "C" fn mlcce_loss(
     reduction: u32,
     out: *mut f32,
 ) -> Status {
+    if rows == 1 && takes_short(classes) && reduction < 3 {
+        // SAFETY: per this function's contract.
+        if unsafe { short_loss(logits, labels, classes, out) } {
+            return Status::MLCCE_OK;
+        }
+    }
     let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
     // SAFETY: `labels` addresses n bytes per this function's contract.
@@ -51,6 +59,12 @@ pub unsafe extern "C" fn mlcce_loss_grad(
     loss_out: *mut f32,
     grad: *mut f32,
 ) -> Status {
+    if rows == 1 && takes_short(classes) && reduction < 3 {
+        // SAFETY: per this function's contract.
+        if unsafe { short_loss_grad(logits, labels, classes, loss_out, grad) } {
+            return Status::MLCCE_OK;
+        }
+    }
     let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
     let shape = Shape::new(rows, classes);

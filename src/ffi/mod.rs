@@ -21,6 +21,7 @@ mod edge;
 mod eval;
 mod layout;
 mod shard;
+mod short;
 mod soft;
 mod sparse;
 mod status;

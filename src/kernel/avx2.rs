@@ -247,6 +247,11 @@ impl Isa<8> for Avx2 {
         Consts::from_fn(|i| Y::load(&t.0[i]))
     }
     #[inline(always)]
+    fn mul_add_f64(a: f64, b: f64, c: f64) -> f64 {
+        // SAFETY: see the top of this file.
+        unsafe { _mm_cvtsd_f64(_mm_fmadd_sd(_mm_set_sd(a), _mm_set_sd(b), _mm_set_sd(c))) }
+    }
+    #[inline(always)]
     fn label_bytes(labels: &[u8; 8]) -> u8x16 {
         let mut b = [crate::IGNORE; 16];
         b.iter_mut().zip(labels).for_each(|(to, from)| *to = *from);

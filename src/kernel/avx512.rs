@@ -244,6 +244,11 @@ impl Isa<16> for Avx512 {
         }
     }
     #[inline(always)]
+    fn mul_add_f64(a: f64, b: f64, c: f64) -> f64 {
+        // SAFETY: see the top of this file.
+        unsafe { _mm_cvtsd_f64(_mm_fmadd_sd(_mm_set_sd(a), _mm_set_sd(b), _mm_set_sd(c))) }
+    }
+    #[inline(always)]
     fn label_bytes(labels: &[u8; 16]) -> u8x16 {
         u8x16::new(*labels)
     }

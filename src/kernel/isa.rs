@@ -141,6 +141,11 @@ pub(crate) trait Isa<const N: usize>: Copy {
     fn exp_clamped(v: Self::V) -> Self::V {
         super::exp::exp::<_, N, false>(v)
     }
+    /// `a·b + c` in `f64`, fused where the instruction set has FMA.
+    #[inline(always)]
+    fn mul_add_f64(a: f64, b: f64, c: f64) -> f64 {
+        a * b + c
+    }
     /// The exp constants of a pass.
     #[inline(always)]
     fn consts() -> super::exp::Consts<Self::V> {

@@ -54,6 +54,7 @@ mod isa;
 mod maxima;
 #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
 mod scalar;
+mod short;
 mod soft;
 pub(crate) mod sums;
 
@@ -67,6 +68,7 @@ pub(crate) use isa::{F32s, Isa};
 use labels::Facts;
 pub(crate) use labels::{Dense, Labels, Sparse};
 use maxima::maxima;
+pub(crate) use short::{SHORT, short_loss, short_loss_grad, takes_short};
 pub(crate) use soft::{soft_row_loss, soft_row_loss_grad, soft_row_loss_grad_in_place};
 use sums::{BLOCK_STEPS, FLUSH_STEPS, Pass, Shifts, Sums};
 
@@ -487,7 +489,7 @@ pub(crate) fn pad<const N: usize>(x: &[f32]) -> [f32; N] {
 
 /// Pads the labels of a tail of fewer than `N` cells with ignored lanes.
 #[inline(always)]
-fn pad_labels<const N: usize>(y: &[u8]) -> [u8; N] {
+pub(crate) fn pad_labels<const N: usize>(y: &[u8]) -> [u8; N] {
     let mut ys = [crate::IGNORE; N];
     for (d, s) in ys.iter_mut().zip(y) {
         *d = *s;

@@ -104,6 +104,15 @@ impl Pass {
         crate::lse::log1p_unrounded(a + b + a * b)
     }
 
+    /// [`Pass::fast_loss`] with the instruction set's `f64` multiply-add
+    /// (fused where it has FMA: a shorter chain of latencies, which is
+    /// what a short row waits for).
+    #[inline(always)]
+    pub(crate) fn fast_loss_on<S: Isa<N>, const N: usize>(&self) -> f64 {
+        let (a, b) = (self.neg, self.pos);
+        crate::lse::log1p_wide_by(S::mul_add_f64(a, b, a + b), S::mul_add_f64)
+    }
+
     /// The row state of a pass whose groups were shifted by these maxima
     /// (a group without terms is empty, whatever its shift).
     #[inline(always)]
