@@ -91,12 +91,27 @@ impl Facts {
     }
 
     /// The facts of the OR of classified label bytes (`classify!`).
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
     pub(crate) fn of_seen(seen: u8x16) -> Facts {
         Facts {
             has_neg: any_bits!(u8x16, seen, 1),
             has_pos: any_bits!(u8x16, seen, 2),
             valid: !any_bits!(u8x16, seen, !3),
         }
+    }
+
+    /// The facts of the OR of classified label bytes (`classify!`), the
+    /// bytes OR-ed together in one integer (on MCUs `u8x16` is an array,
+    /// whose byte operations took 96 B of stack at opt-level "z").
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+    pub(crate) fn of_seen(seen: u8x16) -> Facts {
+        let mut w = u128::from_le_bytes(seen.to_array());
+        w |= w >> 64;
+        w |= w >> 32;
+        w |= w >> 16;
+        w |= w >> 8;
+        let b = w as u8;
+        Facts { has_neg: b & 1 != 0, has_pos: b & 2 != 0, valid: b & !3 == 0 }
     }
 }
 
