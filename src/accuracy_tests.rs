@@ -22,20 +22,21 @@ fn ulp_error(x: f32) -> f64 {
 /// The worst ulp error of [`exp`](crate::kernel::exp::exp) with one
 /// instruction set's lanes on every `f32` of `[-87.33, 88]` (about 2.1e9
 /// values, `N` at a time), run through the dispatcher.
-/// With `saturated`, also the worst error of the scalar
-/// [`exp_saturated`](crate::kernel::exp::exp_saturated) (the MCU fast
-/// path's) on the same values.
+/// With `saturated`, also the worst errors of the scalar MCU exp
+/// ([`exp_one_by`](crate::kernel::exp::exp_one_by) with the exponent
+/// saturated, as the MCU fast path's), unfused and with fused multiply-adds
+/// (emulated exactly), on the same values.
 struct ExpSweep {
     saturated: bool,
 }
 
 impl crate::kernel::Job for ExpSweep {
-    type Out = [(f64, f32); 2];
+    type Out = [(f64, f32); 3];
     #[inline(always)]
-    fn run<S: crate::kernel::Isa<N>, const N: usize>(self) -> [(f64, f32); 2] {
+    fn run<S: crate::kernel::Isa<N>, const N: usize>(self) -> [(f64, f32); 3] {
         use crate::kernel::F32s;
         let lo_normal = -87.33f32; // e^-87.33 is just above f32::MIN_POSITIVE
-        let mut worst = [(0.0f64, 0.0f32); 2];
+        let mut worst = [(0.0f64, 0.0f32); 3];
         // Negative half: bit patterns from -0.0 up to lo_normal; positive
         // half: from +0.0 up to HI.
         for (start, end) in [(0x8000_0000u32, lo_normal.to_bits()), (0u32, HI.to_bits())] {
@@ -53,7 +54,9 @@ impl crate::kernel::Job for ExpSweep {
                     };
                     note(&mut worst[0], g);
                     if self.saturated {
-                        note(&mut worst[1], crate::kernel::exp::exp_saturated(x));
+                        use crate::kernel::exp::exp_one_by;
+                        note(&mut worst[1], exp_one_by::<false, true, false>(x));
+                        note(&mut worst[2], exp_one_by::<false, true, true>(x));
                     }
                 }
                 bits += N as u32;
@@ -73,7 +76,7 @@ fn exp_is_within_max_ulp_on_its_whole_normal_range_at_every_level() {
             eprintln!("exp: {level:?} not run (this CPU or build cannot)");
             continue;
         }
-        let [worst, saturated] = run(ExpSweep { saturated: level == Level::Base });
+        let [worst, saturated, fused] = run(ExpSweep { saturated: level == Level::Base });
         eprintln!("exp, {level:?}: max error {:.3} ulp at x = {:e}", worst.0, worst.1);
         assert!(
             worst.0 <= f64::from(MAX_ULP),
@@ -82,15 +85,25 @@ fn exp_is_within_max_ulp_on_its_whole_normal_range_at_every_level() {
             worst.1
         );
         if level == Level::Base {
-            eprintln!("exp_saturated: max error {:.3} ulp at x = {:e}", saturated.0, saturated.1);
-            assert!(saturated.0 <= f64::from(MAX_ULP), "exp_saturated error {} ulp at {:e}", saturated.0, saturated.1);
+            for (what, w) in [("MCU exp", saturated), ("MCU exp, fused", fused)] {
+                eprintln!("{what}: max error {:.3} ulp at x = {:e}", w.0, w.1);
+                assert!(w.0 <= f64::from(MAX_ULP), "{what}: error {} ulp at {:e}", w.0, w.1);
+            }
         }
     }
 }
 
+/// The MCU exp, fused and unfused, outside its range and in its clamped
+/// forms.
 #[test]
 fn exp_saturated_out_of_range() {
-    use crate::kernel::exp::exp_saturated;
+    out_of_range::<false>();
+    out_of_range::<true>();
+}
+
+fn out_of_range<const F: bool>() {
+    use crate::kernel::exp::exp_one_by;
+    let exp_saturated = |x: f32| exp_one_by::<false, true, F>(x);
     use crate::kernel::sums::FAST_MAX;
     // Subnormal outputs, then 0 down to where r² overflows (NaN).
     for x in [-87.5f32, -88.0, -100.0, -1e4, -1e12] {
@@ -110,24 +123,23 @@ fn exp_saturated_out_of_range() {
     }
     // The clamped forms: the same values in [LO, HI] (whose accuracy the
     // sweep measures), 0 below and e^88 above.
-    use crate::kernel::exp::exp_one;
     let negative = (0x8000_0000..=LO.to_bits()).step_by(997);
     for x in negative.chain((0..=HI.to_bits()).step_by(997)).map(f32::from_bits) {
-        assert_eq!(exp_one::<true, false>(x).to_bits(), exp_saturated(x).to_bits(), "{x:e}");
-        assert_eq!(exp_one::<true, true>(x).to_bits(), exp_saturated(x).to_bits(), "{x:e}");
+        assert_eq!(exp_one_by::<true, false, F>(x).to_bits(), exp_saturated(x).to_bits(), "{x:e}");
+        assert_eq!(exp_one_by::<true, true, F>(x).to_bits(), exp_saturated(x).to_bits(), "{x:e}");
     }
     for x in [-88.5f32, -1e30, f32::MIN, f32::NEG_INFINITY] {
-        assert_eq!(exp_one::<true, false>(x), 0.0);
+        assert_eq!(exp_one_by::<true, false, F>(x), 0.0);
         assert_eq!(exp_saturated(x.max(LO)), 0.0);
     }
     for x in [88.5f32, 1e30, f32::MAX, f32::INFINITY] {
-        assert_eq!(exp_one::<true, false>(x), exp_one::<true, false>(HI));
-        assert!(exp_one::<true, false>(HI) > 1.6e38 && exp_one::<true, false>(HI).is_finite());
+        assert_eq!(exp_one_by::<true, false, F>(x), exp_one_by::<true, false, F>(HI));
+        assert!(exp_one_by::<true, false, F>(HI) > 1.6e38 && exp_one_by::<true, false, F>(HI).is_finite());
     }
     for x in [f32::NAN, f32::NEG_INFINITY] {
-        assert!(exp_one::<true, true>(x).is_nan(), "{x:e}");
+        assert!(exp_one_by::<true, true, F>(x).is_nan(), "{x:e}");
     }
-    assert_eq!(exp_one::<true, true>(f32::INFINITY), f32::INFINITY);
+    assert_eq!(exp_one_by::<true, true, F>(f32::INFINITY), f32::INFINITY);
 }
 
 #[test]
@@ -199,4 +211,52 @@ fn fast_log1p_in_f64_is_within_2e_10() {
     }
     eprintln!("log1p (f64): max relative error {:.3e} at u = {:e}", worst.0, worst.1);
     assert!(worst.0 <= 2e-10, "log1p relative error {:e} at u = {:e}", worst.0, worst.1);
+}
+
+/// The host tests' emulated fused multiply-add against `std`'s (the C
+/// library's `fmaf`, correctly rounded), on random operands and on ones
+/// whose product and sum sit on `f32` rounding boundaries.
+#[test]
+fn fused_exact_matches_the_correctly_rounded_fma() {
+    use crate::kernel::exp::fused_exact;
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    };
+    for i in 0..2_000_000u32 {
+        let r = next();
+        let (a, b) = (f32::from_bits(r as u32 & 0x7fff_ffff >> (i % 3)), f32::from_bits((r >> 32) as u32));
+        // Every third `c` is `-(a·b)` rounded, plus or minus an ulp's
+        // fraction: the cases where the second rounding decides.
+        let c = match i % 3 {
+            0 => f32::from_bits(next() as u32),
+            1 => -(a * b),
+            _ => -(a * b) * (1.0 + f32::EPSILON * 0.5),
+        };
+        if !(a.is_finite() && b.is_finite() && c.is_finite() && (a * b).is_finite()) {
+            continue;
+        }
+        let (got, want) = (fused_exact(a, b, c), a.mul_add(b, c));
+        assert!(
+            got.to_bits() == want.to_bits() || (got == 0.0 && want == 0.0),
+            "fma({a:e}, {b:e}, {c:e}): {got:e} vs {want:e}"
+        );
+    }
+    // The sum rounded in f64 lands exactly halfway between two f32s and
+    // only its rounding error tells which way: (1 + 2^-23)(1 - 2^-23) =
+    // 1 - 2^-46, plus 2^24 + 2, is just below 2^24 + 3 (f32 rounds it to
+    // 2^24 + 2; a plain f64 sum rounded to f32 gives 2^24 + 4). Scaled and
+    // signed.
+    let (a, b) = (1.0 + f32::EPSILON, 1.0 - f32::EPSILON);
+    for k in -40..40 {
+        let scale = 2f32.powi(k);
+        for (sa, sc) in [(1.0f32, 1.0f32), (-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0)] {
+            let (a, c) = (sa * a * scale, sc * 16_777_218.0 * scale);
+            let (got, want) = (fused_exact(a, b, c), a.mul_add(b, c));
+            assert_eq!(got.to_bits(), want.to_bits(), "fma({a:e}, {b:e}, {c:e}): {got:e} vs {want:e}");
+        }
+    }
 }

@@ -121,13 +121,86 @@ pub(crate) fn exp_with<V: F32s<N>, const N: usize, const POISON: bool>(x: V, k: 
     u.mul_add(scale, scale)
 }
 
+/// Whether the MCU exp fuses its multiply-adds: where the target's FPU has
+/// a fused multiply-add that stable Rust can issue (`build.rs` sets
+/// `mlcce_fma` from the target): RISC-V's F extension. (Arm's FPv4 and
+/// FPv5 have `vfma.f32`, but inline assembly on their registers needs
+/// Arm target features that stable Rust does not have.)
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+pub(crate) const FUSED: bool = cfg!(mlcce_fma = "riscv");
+
+/// `a·b + c`: fused (one rounding, one instruction) when `FUSED`, else a
+/// multiply and an add.
+#[cfg(any(test, not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))))]
+#[inline(always)]
+fn fma<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FUSED { fused(a, b, c) } else { a * b + c }
+}
+
+/// `a·b + c` with one rounding: RISC-V's `fmadd.s`.
+#[cfg(all(not(test), mlcce_fma = "riscv"))]
+#[inline(always)]
+fn fused(a: f32, b: f32, c: f32) -> f32 {
+    let d: f32;
+    // SAFETY: `fmadd.s` is an instruction of the F extension, which the
+    // targets that set `mlcce_fma = "riscv"` have; it reads and writes
+    // these registers only.
+    unsafe {
+        core::arch::asm!("fmadd.s {d}, {a}, {b}, {c}", d = out(freg) d, a = in(freg) a, b = in(freg) b, c = in(freg) c,
+            options(pure, nomem, nostack))
+    };
+    d
+}
+
+/// Targets without a fused multiply-add that stable Rust reaches: never
+/// called (`FUSED` is false there).
+#[cfg(all(
+    not(test),
+    not(mlcce_fma = "riscv"),
+    not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))
+))]
+#[inline(always)]
+fn fused(a: f32, b: f32, c: f32) -> f32 {
+    a * b + c
+}
+
+/// The host tests' fused multiply-add: [`fused_exact`].
+#[cfg(test)]
+#[inline(always)]
+fn fused(a: f32, b: f32, c: f32) -> f32 {
+    fused_exact(a, b, c)
+}
+
+/// `fl(a·b + c)` with one rounding, exactly, from `f64` arithmetic (for
+/// the host tests of the fused exp): the product is exact in `f64`, the
+/// sum's error is recovered by TwoSum, and it decides only when the
+/// rounded sum lies exactly halfway between two `f32`s.
+#[cfg(test)]
+pub(crate) fn fused_exact(a: f32, b: f32, c: f32) -> f32 {
+    let (p, c) = (f64::from(a) * f64::from(b), f64::from(c));
+    let s = p + c;
+    let bv = s - p;
+    let e = (p - (s - bv)) + (c - bv);
+    let r = s as f32;
+    let d = s - f64::from(r);
+    if d != 0.0 && e != 0.0 && r.is_finite() {
+        let other = if d > 0.0 { r.next_up() } else { r.next_down() };
+        if (f64::from(other) - s).abs() == d.abs() && (e > 0.0) == (d > 0.0) {
+            return other;
+        }
+    }
+    r
+}
+
 /// [`exp_with`] of one value, for the MCU lanes (scalar FPUs): the same
-/// reduction and polynomial, unfused (these FPUs' multiply-accumulate
-/// rounds twice), with `w` by Estrin instead of Horner (each constant an
-/// addend once: a multiply-accumulate overwrites its addend, so every
-/// Horner step copies its constant first on Arm's FPU). Its error is
-/// measured on every `f32` of `[-87.33, 88]` (1.158 ulp, within
-/// `MAX_ULP`); in `[LO, HI]` the three forms below compute the same.
+/// reduction and polynomial, its multiply-adds fused where the FPU has a
+/// fused multiply-add ([`FUSED`]: one instruction each; `vmla` and the like
+/// round twice and overwrite their addend), with `w` by Estrin instead of
+/// Horner (each constant an addend once: on Arm a multiply-accumulate
+/// overwrites its addend, so every Horner step would copy its constant
+/// first). Its error is measured on every `f32` of `[-87.33, 88]`, fused
+/// and unfused (within `MAX_ULP`); in `[LO, HI]` the three forms below
+/// compute the same.
 ///
 /// `CLAMP`: the input is clamped to `[LO, HI]` (as `exp_with`). Without it
 /// the exponent is saturated in integer arithmetic instead (for FPUs
@@ -139,9 +212,16 @@ pub(crate) fn exp_with<V: F32s<N>, const N: usize, const POISON: bool>(x: V, k: 
 /// overflows, far below, as `exp_with` gives); NaN and `±inf` give NaN.
 ///
 /// `POISON`: as [`exp_with`]'s, the reduction takes the unclamped input.
-#[cfg(any(test, not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
 #[inline(always)]
 pub(crate) fn exp_one<const CLAMP: bool, const POISON: bool>(x: f32) -> f32 {
+    exp_one_by::<CLAMP, POISON, FUSED>(x)
+}
+
+/// [`exp_one`] with its multiply-adds fused or not.
+#[cfg(any(test, not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))))]
+#[inline(always)]
+pub(crate) fn exp_one_by<const CLAMP: bool, const POISON: bool, const FUSED: bool>(x: f32) -> f32 {
     // Not `f32::clamp` (opt-level z leaves it a call, with a panic path).
     // On Arm by compares (a NaN stays NaN): FPv4 has no float min/max, and
     // `f32::max`'s NaN rule costs more compares there; RISC-V's F extension
@@ -160,25 +240,27 @@ pub(crate) fn exp_one<const CLAMP: bool, const POISON: bool>(x: f32) -> f32 {
         }
         (true, false) => x.max(LO).min(HI),
     };
-    let t = xc * LOG2E + MAGIC;
-    let n = t - MAGIC;
-    let r = if POISON { x } else { xc } - n * LN2_HI;
-    let r = r - n * LN2_LO;
+    let t = fma::<FUSED>(xc, LOG2E, MAGIC);
+    // `-n`, exactly (as `t - MAGIC`); `n·LN2_HI` is exact too, so fused or
+    // not the first step rounds once.
+    let neg_n = MAGIC - t;
+    let r = fma::<FUSED>(neg_n, LN2_HI, if POISON { x } else { xc });
+    let r = fma::<FUSED>(neg_n, LN2_LO, r);
     let r2 = r * r;
-    let w = (C6 * r2 + (C5 * r + C4)) * r2 + (C3 * r + C2);
-    let u = r2 * w + r;
+    let w = fma::<FUSED>(fma::<FUSED>(C6, r2, fma::<FUSED>(C5, r, C4)), r2, fma::<FUSED>(C3, r, C2));
+    let u = fma::<FUSED>(r2, w, r);
     // `t`'s low mantissa bits hold `n + 127` (`MAGIC`'s exponent field is
     // 0x4B, its leading mantissa bit 0x40_0000); in `[0, 254]` for a
     // clamped input.
     let field = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
     let field = if CLAMP { field } else { field.clamp(0, 255) };
     let scale = f32::from_bits((field as u32) << 23);
-    u * scale + scale
+    fma::<FUSED>(u, scale, scale)
 }
 
 /// The MCU fast path's exp on Arm: [`exp_one`] with the exponent saturated
 /// and the input unclamped.
-#[cfg(any(test, not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
 #[inline(always)]
 pub(crate) fn exp_saturated(x: f32) -> f32 {
     exp_one::<false, true>(x)
