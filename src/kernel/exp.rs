@@ -61,7 +61,9 @@ pub(crate) struct Consts<V> {
     c: [V; 5],
 }
 
-/// The values of [`Consts`], in the order [`Consts::from_fn`] asks for them.
+/// The values of [`Consts`], in the order [`Consts::from_fn`] asks for them
+/// (the dispatched AVX2 lanes' table).
+#[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
 pub(crate) const VALUES: [f32; 11] = [HI, LO, LOG2E, MAGIC, LN2_HI, LN2_LO, C6, C5, C4, C3, C2];
 
 impl<V> Consts<V> {
@@ -70,10 +72,22 @@ impl<V> Consts<V> {
     where
         V: F32s<N>,
     {
-        Self::from_fn(|i| V::splat(VALUES[i]))
+        // Written out, not through `from_fn`: opt-level z called its
+        // closure eleven times, and kept the constants (176 B on MCUs,
+        // whose exp does not use them) on the stack.
+        Consts {
+            hi: V::splat(HI),
+            lo: V::splat(LO),
+            log2e: V::splat(LOG2E),
+            magic: V::splat(MAGIC),
+            ln2_hi: V::splat(LN2_HI),
+            ln2_lo: V::splat(LN2_LO),
+            c: [V::splat(C6), V::splat(C5), V::splat(C4), V::splat(C3), V::splat(C2)],
+        }
     }
 
     /// The constants with `f(i)` the vector of `VALUES[i]`.
+    #[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
     #[inline(always)]
     pub(crate) fn from_fn(f: impl Fn(usize) -> V) -> Self {
         Consts {
