@@ -193,11 +193,13 @@ impl F32s<4> for L4 {
     }
     #[inline(always)]
     fn all(self) -> bool {
-        self.0.iter().all(|m| m.to_bits() >> 31 != 0)
+        let a = self.0.map(f32::to_bits);
+        (a[0] & a[1] & a[2] & a[3]) >> 31 != 0
     }
     #[inline(always)]
     fn any(self) -> bool {
-        self.0.iter().any(|m| m.to_bits() >> 31 != 0)
+        let a = self.0.map(f32::to_bits);
+        (a[0] | a[1] | a[2] | a[3]) >> 31 != 0
     }
     #[inline(always)]
     fn shl23(self) -> L4 {
@@ -322,7 +324,7 @@ impl Isa<4> for Base {
     #[inline(always)]
     fn label_bytes(labels: &[u8; 4]) -> u8x16 {
         let mut b = [crate::IGNORE; 16];
-        b.iter_mut().zip(labels).for_each(|(to, from)| *to = *from);
+        b[..4].copy_from_slice(labels);
         u8x16::new(b)
     }
 }

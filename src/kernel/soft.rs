@@ -49,7 +49,9 @@ impl<V: F32s<N>, const N: usize> Cells<V, N> {
     #[inline(always)]
     fn tail(x: &[f32], t: &[f32]) -> Self {
         let mut valid = [0.0f32; N];
-        valid.iter_mut().take(x.len()).for_each(|v| *v = f32::from_bits(u32::MAX));
+        for v in valid.iter_mut().take(x.len()) {
+            *v = f32::from_bits(u32::MAX);
+        }
         Cells { s: V::load(&pad(x)), t: V::load(&pad(t)), valid: V::load(&valid) }
     }
 
@@ -85,7 +87,12 @@ impl<V: F32s<N>, const N: usize> Iterator for Steps<'_, V, N> {
     fn next(&mut self) -> Option<Cells<V, N>> {
         match (self.x.next(), self.t.next()) {
             (Some(x), Some(t)) => Some(Cells { s: V::load(x), t: V::load(t), valid: self.all }),
-            _ => self.tail.take().map(|(x, t)| Cells::tail(x, t)),
+            // A `match`, not `Option::map`: opt-level z called the closure.
+            #[allow(clippy::manual_map)]
+            _ => match self.tail.take() {
+                Some((x, t)) => Some(Cells::tail(x, t)),
+                None => None,
+            },
         }
     }
 }
@@ -233,7 +240,9 @@ pub(crate) fn soft_row_loss_grad<S: Isa<N>, const N: usize>(
         let g = k.step::<S>(c);
         let n = rest.len().min(N);
         let (now, later) = core::mem::take(&mut rest).split_at_mut(n);
-        now.iter_mut().zip(g).for_each(|(d, s)| *d = s);
+        for (d, s) in now.iter_mut().zip(g) {
+            *d = s;
+        }
         rest = later;
     }
     Ok(st.loss_f64())
@@ -257,7 +266,9 @@ pub(crate) fn soft_row_loss_grad_in_place<S: Isa<N>, const N: usize>(
     }
     if !bt.is_empty() {
         let g = k.step::<S>(Cells::tail(bt, tt));
-        bt.iter_mut().zip(g).for_each(|(d, s)| *d = s);
+        for (d, s) in bt.iter_mut().zip(g) {
+            *d = s;
+        }
     }
     Ok(st.loss_f64())
 }
