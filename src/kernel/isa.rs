@@ -107,16 +107,21 @@ pub(crate) trait Isa<const N: usize>: Copy {
     /// One step's terms: for each lane `v = ±x` (`+` negative, `-`
     /// positive; minus its group's shift when `SHIFTED`) and `e = exp(v)`,
     /// added into its group's sum; returns the terms signed (`+e`
-    /// negative, `-e` positive, `0` ignored).
+    /// negative, `-e` positive, `0` ignored). Where `FACTS_IN_LOOP`, the
+    /// labels' facts are OR-ed into `seen` too (as [`Isa::see`]).
     #[inline(always)]
     fn terms<const SHIFTED: bool>(
         neg: &mut Self::V,
         pos: &mut Self::V,
+        seen: &mut u8x16,
         x: &[f32; N],
         labels: &[u8; N],
         shifts: super::sums::Shifts,
         k: &super::exp::Consts<Self::V>,
     ) -> [f32; N] {
+        if Self::FACTS_IN_LOOP {
+            Self::see(seen, labels);
+        }
         let m = Self::masks(labels);
         let v = super::sums::flip(Self::V::load(x), m);
         let e = if SHIFTED {

@@ -258,6 +258,7 @@ impl Isa<4> for Base {
     fn terms<const SHIFTED: bool>(
         neg: &mut L4,
         pos: &mut L4,
+        seen: &mut u8x16,
         x: &[f32; 4],
         labels: &[u8; 4],
         shifts: Shifts,
@@ -288,18 +289,30 @@ impl Isa<4> for Base {
             // for the clamp); its integer clamp measured slower at opt-level z.
             lanes1!(v, |x| exp_one::<true, true>(x))
         };
-        per_lane!(|i| match labels[i] {
+        // The label facts too, from the same compares (the classes of
+        // `classify!`: 1 negative, 2 positive, 4 invalid), instead of the
+        // four labels classified in an integer word (`see`, which the
+        // maxima pass keeps).
+        let mut class = 0u8;
+        let e = per_lane!(|i| match labels[i] {
             0 => {
                 neg.0[i] += e.0[i];
+                class |= 1;
                 e.0[i]
             }
             1 => {
                 pos.0[i] += e.0[i];
+                class |= 2;
                 -e.0[i]
             }
-            _ => 0.0,
-        })
-        .0
+            crate::IGNORE => 0.0,
+            _ => {
+                class |= 4;
+                0.0
+            }
+        });
+        seen.as_mut_array()[0] |= class;
+        e.0
     }
     #[inline(always)]
     fn masks(labels: &[u8; 4]) -> Masks<L4> {

@@ -198,10 +198,7 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         shifts: Shifts,
         k: &Consts<S::V>,
     ) -> [f32; N] {
-        if S::FACTS_IN_LOOP {
-            S::see(&mut self.seen, labels);
-        }
-        S::terms::<SHIFTED>(&mut self.neg, &mut self.pos, x, labels, shifts, k)
+        S::terms::<SHIFTED>(&mut self.neg, &mut self.pos, &mut self.seen, x, labels, shifts, k)
     }
 
     /// A whole block of steps.
