@@ -103,7 +103,7 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             let n = logits.len().min(all.len());
             let (x, y) = (logits.get(..n).unwrap_or(&[]), all.get(..n).unwrap_or(&[]));
             let ((xc, xt), (yc, yt)) = (x.as_chunks::<N>(), y.as_chunks::<N>());
-            let ((xb, xr), (yb, yr)) = (xc.as_chunks::<BLOCK_STEPS>(), yc.as_chunks::<BLOCK_STEPS>());
+            let ((xb, xr), (yb, yr)) = (blocks(xc), blocks(yc));
             if !xb.is_empty() {
                 let k = &S::consts();
                 for (x, y) in xb.iter().zip(yb) {
@@ -163,9 +163,9 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             let (g, past) = grad.split_at_mut(n);
             past.fill(0.0);
             let ((xc, xt), (yc, yt), (gc, gt)) = (x.as_chunks::<N>(), y.as_chunks::<N>(), g.as_chunks_mut::<N>());
-            let (xb, xr) = xc.as_chunks::<BLOCK_STEPS>();
-            let (yb, yr) = yc.as_chunks::<BLOCK_STEPS>();
-            let (gb, gr) = gc.as_chunks_mut::<BLOCK_STEPS>();
+            let (xb, xr) = blocks(xc);
+            let (yb, yr) = blocks(yc);
+            let (gb, gr) = if UNROLL_BLOCKS { gc.as_chunks_mut::<BLOCK_STEPS>() } else { (&mut [][..], gc) };
             if !xb.is_empty() {
                 let k = &S::consts();
                 for ((x, y), g) in xb.iter().zip(yb).zip(gb) {
@@ -475,6 +475,19 @@ pub(crate) fn row_loss_grad_in_place<S: Isa<N>, const N: usize>(
     scale: f32,
 ) -> Result<f64, Error> {
     segments_loss_grad_in_place::<S, N>(buf, &Whole(buf.len(), labels), scale)
+}
+
+/// Whether the dense passes run whole blocks of steps unrolled. Not on MCUs:
+/// there every step goes through the loop of the steps outside blocks
+/// (flushed every `FLUSH_STEPS` all the same), one copy of the step in
+/// each pass instead of eight.
+const UNROLL_BLOCKS: bool = cfg!(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"));
+
+/// A row's steps as whole blocks and the steps after them (all of them
+/// after, where blocks are not unrolled).
+#[inline(always)]
+fn blocks<const N: usize, T>(steps: &[[T; N]]) -> (&[[[T; N]; BLOCK_STEPS]], &[[T; N]]) {
+    if UNROLL_BLOCKS { steps.as_chunks::<BLOCK_STEPS>() } else { (&[], steps) }
 }
 
 /// Pads a tail of fewer than `N` logits with zeros.
