@@ -103,7 +103,7 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             let n = logits.len().min(all.len());
             let (x, y) = (logits.get(..n).unwrap_or(&[]), all.get(..n).unwrap_or(&[]));
             let ((xc, xt), (yc, yt)) = (x.as_chunks::<N>(), y.as_chunks::<N>());
-            let ((xb, xr), (yb, yr)) = (blocks(xc), blocks(yc));
+            let ((xb, xr), (yb, yr)) = (unrolled::<BLOCK_STEPS, N, _>(xc), unrolled::<BLOCK_STEPS, N, _>(yc));
             if !xb.is_empty() {
                 let k = &S::consts();
                 for (x, y) in xb.iter().zip(yb) {
@@ -122,7 +122,7 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
         }
         None => {
             let (xc, xt) = logits.as_chunks::<N>();
-            let (blocks, rest) = xc.as_chunks::<FLUSH_STEPS>();
+            let (blocks, rest) = unrolled::<FLUSH_STEPS, N, _>(xc);
             for block in blocks {
                 for x in block {
                     acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts, k);
@@ -163,9 +163,9 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             let (g, past) = grad.split_at_mut(n);
             past.fill(0.0);
             let ((xc, xt), (yc, yt), (gc, gt)) = (x.as_chunks::<N>(), y.as_chunks::<N>(), g.as_chunks_mut::<N>());
-            let (xb, xr) = blocks(xc);
-            let (yb, yr) = blocks(yc);
-            let (gb, gr) = if UNROLL_BLOCKS { gc.as_chunks_mut::<BLOCK_STEPS>() } else { (&mut [][..], gc) };
+            let (xb, xr) = unrolled::<BLOCK_STEPS, N, _>(xc);
+            let (yb, yr) = unrolled::<BLOCK_STEPS, N, _>(yc);
+            let (gb, gr) = unrolled_mut::<BLOCK_STEPS, N, _>(gc);
             if !xb.is_empty() {
                 let k = &S::consts();
                 for ((x, y), g) in xb.iter().zip(yb).zip(gb) {
@@ -188,8 +188,8 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
         None => {
             let (xc, xt) = logits.as_chunks::<N>();
             let (gc, gt) = grad.as_chunks_mut::<N>();
-            let (blocks, rest) = xc.as_chunks::<FLUSH_STEPS>();
-            let (gblocks, grest) = gc.as_chunks_mut::<FLUSH_STEPS>();
+            let (blocks, rest) = unrolled::<FLUSH_STEPS, N, _>(xc);
+            let (gblocks, grest) = unrolled_mut::<FLUSH_STEPS, N, _>(gc);
             for (block, gblock) in blocks.iter().zip(gblocks.iter_mut()) {
                 for (x, g) in block.iter().zip(gblock) {
                     *g = acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts, k);
@@ -224,7 +224,7 @@ fn sums_in_place<S: Isa<N>, const N: usize>(
     let k = &S::consts();
     let (bc, bt) = buf.as_chunks_mut::<N>();
     acc.start_blocks();
-    let (blocks, rest) = bc.as_chunks_mut::<FLUSH_STEPS>();
+    let (blocks, rest) = unrolled_mut::<FLUSH_STEPS, N, _>(bc);
     for block in blocks {
         for b in block.iter_mut() {
             *b = acc.step::<true>(b, &labels.step::<N>(), shifts, k);
@@ -483,11 +483,17 @@ pub(crate) fn row_loss_grad_in_place<S: Isa<N>, const N: usize>(
 /// each pass instead of eight.
 const UNROLL_BLOCKS: bool = cfg!(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"));
 
-/// A row's steps as whole blocks and the steps after them (all of them
-/// after, where blocks are not unrolled).
+/// A row's steps as whole blocks of `B` steps and the steps after them
+/// (all of them after, where blocks are not unrolled).
 #[inline(always)]
-fn blocks<const N: usize, T>(steps: &[[T; N]]) -> (&[[[T; N]; BLOCK_STEPS]], &[[T; N]]) {
-    if UNROLL_BLOCKS { steps.as_chunks::<BLOCK_STEPS>() } else { (&[], steps) }
+fn unrolled<const B: usize, const N: usize, T>(steps: &[[T; N]]) -> (&[[[T; N]; B]], &[[T; N]]) {
+    if UNROLL_BLOCKS { steps.as_chunks::<B>() } else { (&[], steps) }
+}
+
+/// [`unrolled`] for a buffer written step by step.
+#[inline(always)]
+fn unrolled_mut<const B: usize, const N: usize, T>(steps: &mut [[T; N]]) -> (&mut [[[T; N]; B]], &mut [[T; N]]) {
+    if UNROLL_BLOCKS { steps.as_chunks_mut::<B>() } else { (&mut [], steps) }
 }
 
 /// Pads a tail of fewer than `N` logits with zeros.
