@@ -355,7 +355,7 @@ pub(crate) fn segments_state<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl
 pub(crate) fn segments_loss<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<f64, Error> {
     let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
     if fast.fast_ok() {
-        return Ok(fast.fast_loss());
+        return Ok(fast.fast_loss::<S, N>());
     }
     let (mn, mp) = row_maxima::<S, N>(row, segs)?;
     Ok(pass::<S, N, true>(row, segs, Shifts::new(mn, mp))?.state(mn, mp).loss_f64())
@@ -388,7 +388,7 @@ pub(crate) fn segments_loss_grad<S: Isa<N>, const N: usize>(
     let fast = pass_store::<S, N, false>(row, segs, Shifts::new(0.0, 0.0), grad)?;
     if fast.fast_ok() {
         scale_segments::<S, N>(grad, segs, fast.fast_state(), scale)?;
-        return Ok(fast.fast_loss());
+        return Ok(fast.fast_loss::<S, N>());
     }
     let (mn, mp) = row_maxima::<S, N>(row, segs)?;
     let state = pass_store::<S, N, true>(row, segs, Shifts::new(mn, mp), grad)?.state(mn, mp);

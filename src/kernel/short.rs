@@ -72,7 +72,7 @@ fn short_pass<S: Isa<N>, const N: usize>(x: &[f32], y: &[u8], grad: &mut [f32]) 
 /// The loss of a short row, if the fast path takes it.
 #[inline(always)]
 pub(crate) fn short_loss<S: Isa<N>, const N: usize>(x: &[f32], y: &[u8]) -> Option<f64> {
-    short_pass::<S, N>(x, y, &mut []).map(|p| p.fast_loss_on::<S, N>())
+    short_pass::<S, N>(x, y, &mut []).map(|p| p.fast_loss::<S, N>())
 }
 
 /// The loss of a short row and its gradient (times `scale`) into `grad`
@@ -88,5 +88,5 @@ pub(crate) fn short_loss_grad<S: Isa<N>, const N: usize>(
     let pass = short_pass::<S, N>(x, y, grad)?;
     let st = pass.fast_state();
     scale_terms::<S, N>(grad, st.neg.grad_factor(scale), st.pos.grad_factor(scale));
-    Some(pass.fast_loss_on::<S, N>())
+    Some(pass.fast_loss::<S, N>())
 }

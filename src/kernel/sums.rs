@@ -105,18 +105,11 @@ impl Pass {
 
     /// The loss of a fast pass (when [`Pass::fast_ok`]): `log((1 + a)(1 + b))`
     /// as one `log1p` of `a + b + ab`, from the `f64` sums (an absent group's
-    /// sum is 0), rounded once.
+    /// sum is 0), rounded once; with the instruction set's `f64`
+    /// multiply-add (fused where it has FMA: a shorter chain of latencies,
+    /// which is what a short row waits for).
     #[inline(always)]
-    pub(crate) fn fast_loss(&self) -> f64 {
-        let (a, b) = (self.neg, self.pos);
-        crate::lse::log1p_unrounded(a + b + a * b)
-    }
-
-    /// [`Pass::fast_loss`] with the instruction set's `f64` multiply-add
-    /// (fused where it has FMA: a shorter chain of latencies, which is
-    /// what a short row waits for).
-    #[inline(always)]
-    pub(crate) fn fast_loss_on<S: Isa<N>, const N: usize>(&self) -> f64 {
+    pub(crate) fn fast_loss<S: Isa<N>, const N: usize>(&self) -> f64 {
         let (a, b) = (self.neg, self.pos);
         crate::lse::log1p_wide_by(S::mul_add_f64(a, b, a + b), S::mul_add_f64)
     }
