@@ -1,10 +1,11 @@
 //! Measures the accuracy distribution against f64 on random rows of the
-//! benchmark shapes (`cargo test --release --test accuracy -- --nocapture`
-//! prints it) and holds the worst case to the stated tolerances.
+//! benchmark shapes at every dispatch level this CPU runs (`cargo test
+//! --release --test accuracy -- --nocapture` prints it) and holds the worst
+//! case to the stated tolerances. One test: the level is process-wide.
 
 mod common;
 use common::*;
-use mlcce::{Reduction, Shape};
+use mlcce::{Level, Reduction, Shape};
 
 fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -12,7 +13,20 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 }
 
 #[test]
-fn loss_and_gradient_error_distribution() {
+fn loss_and_gradient_error_distribution_at_every_level() {
+    let mut ran = Vec::new();
+    for level in [Level::Base, Level::Avx2, Level::Avx512] {
+        if !mlcce::force_level(level) {
+            eprintln!("SKIPPED: this CPU or build cannot run the {level:?} kernels");
+            continue;
+        }
+        distribution(level);
+        ran.push(level);
+    }
+    assert!(ran.contains(&Level::Base), "the baseline always runs");
+}
+
+fn distribution(level: Level) {
     let mut rng = Rng::new(81);
     let (mut loss_err, mut grad_err) = (Vec::new(), Vec::new());
     for &(classes, p, count) in
@@ -35,12 +49,15 @@ fn loss_and_gradient_error_distribution() {
         }
     }
     eprintln!(
-        "loss rel. error: median {:.2e}, p99 {:.2e}, max {:.2e}; gradient error / max|g|: median {:.2e}, max {:.2e}",
+        "{level:?}: loss rel. error: median {:.2e}, p99 {:.2e}, max {:.2e}; gradient error / max|g|: median {:.2e}, max {:.2e}",
         percentile(&mut loss_err, 0.5),
         percentile(&mut loss_err, 0.99),
         percentile(&mut loss_err, 1.0),
         percentile(&mut grad_err, 0.5),
         percentile(&mut grad_err, 1.0)
     );
-    assert!(percentile(&mut loss_err, 1.0) <= LOSS_REL, "rows like the benchmark shapes reach the 1e-7 goal");
+    assert!(
+        percentile(&mut loss_err, 1.0) <= LOSS_REL,
+        "{level:?}: rows like the benchmark shapes reach the 1e-7 goal"
+    );
 }
