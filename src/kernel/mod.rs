@@ -24,12 +24,13 @@
 //!   labels and finiteness, then the same exp pass with `v - max` per group
 //!   (every exp input `<= 0`), the textbook stable log-sum-exp.
 //!
-//! Sums are accumulated in `f32` lanes for `FLUSH_STEPS` (4) steps, then
-//! added lane by lane into `f64` lanes (reduced across lanes once, at the
-//! end of the row): an `f32` lane never takes more than 4 terms, so its rounding error stays below `3·2^-24` of its value however
-//! the terms' sizes mix, and a 131072-class row is summed as accurately as a
-//! 32-class one. (With 32-step blocks a row of one large term and many
-//! small ones lost 1e-6, found by fuzzing.)
+//! Sums are accumulated in `f32` lanes for `FLUSH_STEPS` steps (8 on x86
+//! and AArch64, 4 on MCUs), then added lane by lane into `f64` lanes
+//! (reduced across lanes once, at the end of the row): an `f32` lane never
+//! takes more than 8 terms, so its rounding error stays below `7·2^-24` of
+//! its value however the terms' sizes mix, and a 131072-class row is summed
+//! as accurately as a 32-class one. (With 32-step blocks a row of one large
+//! term and many small ones lost 1e-6, found by fuzzing.)
 //!
 //! Gradients: the exp pass stores the signed terms (`+e` negative, `-e`
 //! positive, `0` ignored) in the gradient buffer; a second pass multiplies
@@ -70,7 +71,7 @@ pub(crate) use labels::{Dense, Labels, Sparse};
 use maxima::maxima;
 pub(crate) use short::{SHORT, short_loss, short_loss_grad, takes_short};
 pub(crate) use soft::{soft_row_loss, soft_row_loss_grad, soft_row_loss_grad_in_place};
-use sums::{BLOCK_STEPS, FLUSH_STEPS, Pass, Shifts, Sums};
+use sums::{BLOCK_STEPS, FLUSH_STEPS, Pass, STORE_BLOCK_STEPS, Shifts, Sums};
 
 use crate::Error;
 use crate::lse::Stream;
@@ -107,7 +108,7 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             if !xb.is_empty() {
                 let k = &S::consts();
                 for (x, y) in xb.iter().zip(yb) {
-                    acc.block::<SHIFTED>(x, y, shifts, k);
+                    acc.block::<BLOCK_STEPS, SHIFTED>(x, y, shifts, k);
                     acc.end_block();
                 }
             }
@@ -163,13 +164,13 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             let (g, past) = grad.split_at_mut(n);
             past.fill(0.0);
             let ((xc, xt), (yc, yt), (gc, gt)) = (x.as_chunks::<N>(), y.as_chunks::<N>(), g.as_chunks_mut::<N>());
-            let (xb, xr) = unrolled::<BLOCK_STEPS, N, _>(xc);
-            let (yb, yr) = unrolled::<BLOCK_STEPS, N, _>(yc);
-            let (gb, gr) = unrolled_mut::<BLOCK_STEPS, N, _>(gc);
+            let (xb, xr) = unrolled::<STORE_BLOCK_STEPS, N, _>(xc);
+            let (yb, yr) = unrolled::<STORE_BLOCK_STEPS, N, _>(yc);
+            let (gb, gr) = unrolled_mut::<STORE_BLOCK_STEPS, N, _>(gc);
             if !xb.is_empty() {
                 let k = &S::consts();
                 for ((x, y), g) in xb.iter().zip(yb).zip(gb) {
-                    acc.block_store::<SHIFTED>(x, y, shifts, k, g);
+                    acc.block_store::<STORE_BLOCK_STEPS, SHIFTED>(x, y, shifts, k, g);
                     acc.end_block();
                 }
             }

@@ -9,17 +9,20 @@ use super::isa::{F32s, Isa, Masks};
 use super::labels::Facts;
 use crate::lse::{Lse, Stream};
 
-/// Steps summed in `f32` before the lanes are added into the `f64` lanes
-/// (4: at most 3 `f32` roundings per lane per block; against 32-step blocks
-/// measured on AVX2 with callgrind: +3% instructions for the loss, +10% with
-/// the gradient).
-pub(crate) const FLUSH_STEPS: usize = 4;
-/// Steps per iteration of the dense loops: two flushes' worth (than one:
-/// 16% faster on AVX2 at 72x16384, 46% with the gradient on SSE2). Four
-/// independent chains per group over these 8 steps (the same 3 roundings)
-/// measured 4% faster on AVX2 and no faster on AVX-512, for 128-512 bytes
-/// more stack and twice the code: not taken.
-pub(crate) const BLOCK_STEPS: usize = 2 * FLUSH_STEPS;
+/// Steps summed in `f32` before the lanes are added into the `f64` lanes:
+/// 8 on x86 and AArch64 (at most 7 `f32` roundings per lane per block;
+/// against 4 steps, 6% faster forward at 256x1000 and 72x16384 on AVX2,
+/// 2% on AVX-512 and SSE2, 3-5% with the gradient), 4 on MCUs (whose
+/// four lanes are then added in `f32` before their `f32` pair total, see
+/// `scalar.rs`).
+pub(crate) const FLUSH_STEPS: usize =
+    if cfg!(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")) { 8 } else { 4 };
+/// Steps per iteration of the dense loop that only sums: one flush.
+pub(crate) const BLOCK_STEPS: usize = FLUSH_STEPS;
+/// Steps per iteration of the dense loop that also stores the terms: two
+/// flushes (than one: 4% faster with the gradient on AVX2 at 256x1000 and
+/// 72x16384, where the loss alone was 5% slower with two).
+pub(crate) const STORE_BLOCK_STEPS: usize = 2 * FLUSH_STEPS;
 /// Fast-path sums outside `[FAST_MIN, FAST_MAX]` are redone shifted.
 ///
 /// `FAST_MIN = 2^-40`: a sum this large has a term above `e^-28 / n`, so the
@@ -194,12 +197,12 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         S::terms::<SHIFTED>(&mut self.neg, &mut self.pos, &mut self.seen, x, labels, shifts, k)
     }
 
-    /// A whole block of steps.
+    /// A whole block of steps (whole flushes: `B` a multiple of [`FLUSH_STEPS`]).
     #[inline(always)]
-    pub(crate) fn block<const SHIFTED: bool>(
+    pub(crate) fn block<const B: usize, const SHIFTED: bool>(
         &mut self,
-        x: &[[f32; N]; BLOCK_STEPS],
-        labels: &[[u8; N]; BLOCK_STEPS],
+        x: &[[f32; N]; B],
+        labels: &[[u8; N]; B],
         shifts: Shifts,
         k: &Consts<S::V>,
     ) {
@@ -216,13 +219,13 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
 
     /// [`Sums::block`], writing the signed terms to `out`.
     #[inline(always)]
-    pub(crate) fn block_store<const SHIFTED: bool>(
+    pub(crate) fn block_store<const B: usize, const SHIFTED: bool>(
         &mut self,
-        x: &[[f32; N]; BLOCK_STEPS],
-        labels: &[[u8; N]; BLOCK_STEPS],
+        x: &[[f32; N]; B],
+        labels: &[[u8; N]; B],
         shifts: Shifts,
         k: &Consts<S::V>,
-        out: &mut [[f32; N]; BLOCK_STEPS],
+        out: &mut [[f32; N]; B],
     ) {
         let (x, l) = (x.as_chunks::<FLUSH_STEPS>().0, labels.as_chunks::<FLUSH_STEPS>().0);
         for (i, ((x, l), o)) in x.iter().zip(l).zip(out.as_chunks_mut::<FLUSH_STEPS>().0).enumerate() {
