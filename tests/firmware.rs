@@ -43,6 +43,25 @@ fn stack_use_of_every_function_is_within_the_budget() {
     );
 }
 
+/// The same program on valgrind's CPU (`--tool=none`: no checking, the
+/// painting reads below the stack pointer), which has AVX2 but no AVX-512:
+/// on an AVX2 (or AVX-512) host the dispatcher then runs the AVX2 kernels,
+/// the level most x86-64 users have, and their deepest paths are held to
+/// the same budget.
+#[test]
+fn stack_use_at_the_avx2_level_is_within_the_budget() {
+    if !clib::have("valgrind", "the stack measured at the AVX2 level (under valgrind)") {
+        return;
+    }
+    // Its own copy of the program (the test above builds its own in parallel).
+    stack_table(staticlib(), "stack-release-vg", STACK_BUDGET);
+    let exe = out_dir().join("stack-release-vg");
+    // Fails (non-zero exit) if any function is over the budget.
+    let table = run(Command::new("valgrind").args(["--tool=none", "-q"]).arg(&exe));
+    eprintln!("under valgrind (AVX2 level on an AVX2 or AVX-512 host):\n{table}");
+    assert!(table.contains(" 0 failed"));
+}
+
 #[test]
 fn code_size_per_group_release_and_size_optimised() {
     let groups: [(&str, Option<&[&str]>); 3] = [
