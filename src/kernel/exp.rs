@@ -59,18 +59,17 @@ pub(crate) struct Consts<V> {
     ln2_hi: V,
     ln2_lo: V,
     c: [V; 5],
-    /// The label values 0 and 1 as lane bits (`f32::from_bits`), for
+    /// The label value 1 as lane bits (`f32::from_bits(1)`), for
     /// instruction sets that compare labels as 32-bit lanes
     /// (`Isa::signed`: the dispatched AVX2 lanes).
     #[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
-    pub(crate) labels: [V; 2],
+    pub(crate) label_one: V,
 }
 
 /// The values of [`Consts`], in the order [`Consts::from_fn`] asks for them
 /// (the dispatched AVX2 lanes' table).
 #[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
-pub(crate) const VALUES: [f32; 13] =
-    [HI, LO, LOG2E, MAGIC, LN2_HI, LN2_LO, C6, C5, C4, C3, C2, f32::from_bits(0), f32::from_bits(1)];
+pub(crate) const VALUES: [f32; 12] = [HI, LO, LOG2E, MAGIC, LN2_HI, LN2_LO, C6, C5, C4, C3, C2, f32::from_bits(1)];
 
 impl<V> Consts<V> {
     #[inline(always)]
@@ -90,7 +89,7 @@ impl<V> Consts<V> {
             ln2_lo: V::splat(LN2_LO),
             c: [V::splat(C6), V::splat(C5), V::splat(C4), V::splat(C3), V::splat(C2)],
             #[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
-            labels: [V::splat(f32::from_bits(0)), V::splat(f32::from_bits(1))],
+            label_one: V::splat(f32::from_bits(1)),
         }
     }
 
@@ -106,7 +105,7 @@ impl<V> Consts<V> {
             ln2_hi: f(4),
             ln2_lo: f(5),
             c: [f(6), f(7), f(8), f(9), f(10)],
-            labels: [f(11), f(12)],
+            label_one: f(11),
         }
     }
 }
