@@ -24,8 +24,8 @@
 //!   labels and finiteness, then the same exp pass with `v - max` per group
 //!   (every exp input `<= 0`), the textbook stable log-sum-exp.
 //!
-//! Sums are accumulated in `f32` lanes for `FLUSH_STEPS` steps (8 on x86
-//! and AArch64, 4 on MCUs), then added lane by lane into `f64` lanes
+//! Sums are accumulated in `f32` lanes for 4 or 8 steps (`flush_steps`: 8
+//! of 8 lanes, 4 of 16 and on MCUs), then added lane by lane into `f64` lanes
 //! (reduced across lanes once, at the end of the row): an `f32` lane never
 //! takes more than 8 terms, so its rounding error stays below `7·2^-24` of
 //! its value however the terms' sizes mix, and a 131072-class row is summed
@@ -71,7 +71,7 @@ pub(crate) use labels::{Dense, Labels, Sparse};
 use maxima::maxima;
 pub(crate) use short::{SHORT, short_loss, short_loss_grad, takes_short};
 pub(crate) use soft::{soft_row_loss, soft_row_loss_grad, soft_row_loss_grad_in_place};
-use sums::{BLOCK_STEPS, FLUSH_STEPS, Pass, STORE_BLOCK_STEPS, Shifts, Sums};
+use sums::{BLOCK_STEPS, GROUP_STEPS, Pass, Shifts, Sums};
 
 use crate::Error;
 use crate::lse::Stream;
@@ -123,12 +123,12 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
         }
         None => {
             let (xc, xt) = logits.as_chunks::<N>();
-            let (blocks, rest) = unrolled::<FLUSH_STEPS, N, _>(xc);
+            let (blocks, rest) = unrolled::<GROUP_STEPS, N, _>(xc);
             for block in blocks {
                 for x in block {
                     acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts, k);
                 }
-                acc.end_block();
+                acc.end_group();
             }
             for x in rest {
                 acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts, k);
@@ -164,13 +164,13 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             let (g, past) = grad.split_at_mut(n);
             past.fill(0.0);
             let ((xc, xt), (yc, yt), (gc, gt)) = (x.as_chunks::<N>(), y.as_chunks::<N>(), g.as_chunks_mut::<N>());
-            let (xb, xr) = unrolled::<STORE_BLOCK_STEPS, N, _>(xc);
-            let (yb, yr) = unrolled::<STORE_BLOCK_STEPS, N, _>(yc);
-            let (gb, gr) = unrolled_mut::<STORE_BLOCK_STEPS, N, _>(gc);
+            let (xb, xr) = unrolled::<BLOCK_STEPS, N, _>(xc);
+            let (yb, yr) = unrolled::<BLOCK_STEPS, N, _>(yc);
+            let (gb, gr) = unrolled_mut::<BLOCK_STEPS, N, _>(gc);
             if !xb.is_empty() {
                 let k = &S::consts();
                 for ((x, y), g) in xb.iter().zip(yb).zip(gb) {
-                    acc.block_store::<STORE_BLOCK_STEPS, SHIFTED>(x, y, shifts, k, g);
+                    acc.block_store::<BLOCK_STEPS, SHIFTED>(x, y, shifts, k, g);
                     acc.end_block();
                 }
             }
@@ -189,13 +189,13 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
         None => {
             let (xc, xt) = logits.as_chunks::<N>();
             let (gc, gt) = grad.as_chunks_mut::<N>();
-            let (blocks, rest) = unrolled::<FLUSH_STEPS, N, _>(xc);
-            let (gblocks, grest) = unrolled_mut::<FLUSH_STEPS, N, _>(gc);
+            let (blocks, rest) = unrolled::<GROUP_STEPS, N, _>(xc);
+            let (gblocks, grest) = unrolled_mut::<GROUP_STEPS, N, _>(gc);
             for (block, gblock) in blocks.iter().zip(gblocks.iter_mut()) {
                 for (x, g) in block.iter().zip(gblock) {
                     *g = acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts, k);
                 }
-                acc.end_block();
+                acc.end_group();
             }
             for (x, g) in rest.iter().zip(grest.iter_mut()) {
                 *g = acc.step::<SHIFTED>(x, &labels.step::<N>(), shifts, k);
@@ -225,12 +225,12 @@ fn sums_in_place<S: Isa<N>, const N: usize>(
     let k = &S::consts();
     let (bc, bt) = buf.as_chunks_mut::<N>();
     acc.start_blocks();
-    let (blocks, rest) = unrolled_mut::<FLUSH_STEPS, N, _>(bc);
+    let (blocks, rest) = unrolled_mut::<GROUP_STEPS, N, _>(bc);
     for block in blocks {
         for b in block.iter_mut() {
             *b = acc.step::<true>(b, &labels.step::<N>(), shifts, k);
         }
-        acc.end_block();
+        acc.end_group();
     }
     for b in rest.iter_mut() {
         *b = acc.step::<true>(b, &labels.step::<N>(), shifts, k);
@@ -480,7 +480,7 @@ pub(crate) fn row_loss_grad_in_place<S: Isa<N>, const N: usize>(
 
 /// Whether the dense passes run whole blocks of steps unrolled. Not on MCUs:
 /// there every step goes through the loop of the steps outside blocks
-/// (flushed every `FLUSH_STEPS` all the same), one copy of the step in
+/// (flushed every [`Sums::FLUSH`] steps all the same), one copy of the step in
 /// each pass instead of eight.
 const UNROLL_BLOCKS: bool = cfg!(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"));
 

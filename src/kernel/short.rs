@@ -7,7 +7,7 @@
 
 use super::exp::Consts;
 use super::labels::Facts;
-use super::sums::{FLUSH_STEPS, Pass, Shifts, Sums};
+use super::sums::{Pass, Shifts, Sums};
 use super::{Isa, pad, pad_labels, scale_terms};
 
 /// The longest row the short path takes (4 steps of AVX2 lanes, 2 of
@@ -44,7 +44,7 @@ fn short_pass<S: Isa<N>, const N: usize>(x: &[f32], y: &[u8], grad: &mut [f32]) 
     // A loop of a constant count (the compiler unrolls it and keeps the
     // sums in registers), its steps past the row skipped.
     for i in 0..SHORT / N {
-        if i > 0 && i % FLUSH_STEPS == 0 {
+        if i > 0 && i % Sums::<S, N>::FLUSH == 0 {
             acc.end_block();
         }
         if let (Some(x), Some(y)) = (xc.get(i), yc.get(i)) {
@@ -55,7 +55,7 @@ fn short_pass<S: Isa<N>, const N: usize>(x: &[f32], y: &[u8], grad: &mut [f32]) 
         }
     }
     if !xt.is_empty() {
-        if xc.len() % FLUSH_STEPS == 0 && !xc.is_empty() {
+        if xc.len() % Sums::<S, N>::FLUSH == 0 && !xc.is_empty() {
             acc.end_block();
         }
         let e = acc.step::<false>(&pad::<N>(xt), &pad_labels::<N>(yt), zero, k);

@@ -5,7 +5,7 @@
 //! ```
 //!
 //! Both sums go through the same [`Sums`] as hard labels (the same lane
-//! width, `f32` sums of `FLUSH_STEPS` steps added into `f64` lanes, the same
+//! width, `f32` sums of `Sums::FLUSH` steps added into `f64` lanes, the same
 //! fast-path bounds and finish), so soft rows meet the same accuracy bound.
 //! What differs is the step: every cell has a weight in each group, so a lane
 //! takes two terms, `(1 - t)·e^{s}` and `t·e^{-s}`.

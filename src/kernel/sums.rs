@@ -9,20 +9,23 @@ use super::isa::{F32s, Isa, Masks};
 use super::labels::Facts;
 use crate::lse::{Lse, Stream};
 
-/// Steps summed in `f32` before the lanes are added into the `f64` lanes:
-/// 8 on x86 and AArch64 (at most 7 `f32` roundings per lane per block;
-/// against 4 steps, 6% faster forward at 256x1000 and 72x16384 on AVX2,
-/// 2% on AVX-512 and SSE2, 3-5% with the gradient), 4 on MCUs (whose
+/// Steps summed in `f32` before the lanes are added into the `f64` lanes,
+/// by lane count: 8 steps of 8 lanes (AVX2, SSE2, NEON: at most 7 `f32`
+/// roundings per lane; against 4 steps, 6% faster forward at 256x1000 and
+/// 72x16384 on AVX2, 2% on SSE2, 3-5% with the gradient), 4 steps of 16
+/// (AVX-512: the same 64 logits a flush; 8 steps measured 2% faster
+/// forward, for a frame 128 B larger) and of the MCUs' 4 lanes (whose
 /// four lanes are then added in `f32` before their `f32` pair total, see
-/// `scalar.rs`).
-pub(crate) const FLUSH_STEPS: usize =
-    if cfg!(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")) { 8 } else { 4 };
-/// Steps per iteration of the dense loop that only sums: one flush.
-pub(crate) const BLOCK_STEPS: usize = FLUSH_STEPS;
-/// Steps per iteration of the dense loop that also stores the terms: two
-/// flushes (than one: 4% faster with the gradient on AVX2 at 256x1000 and
-/// 72x16384, where the loss alone was 5% slower with two).
-pub(crate) const STORE_BLOCK_STEPS: usize = 2 * FLUSH_STEPS;
+/// `scalar.rs`). An `f32` lane never takes more than 8 terms.
+pub(crate) const fn flush_steps(lanes: usize) -> usize {
+    if lanes == 8 { 8 } else { 4 }
+}
+/// Steps per iteration of the dense loops (one or two flushes).
+pub(crate) const BLOCK_STEPS: usize = 8;
+/// Steps per iteration of the other loops (sparse labels, in place), each
+/// ended by a flush (more often than [`flush_steps`] asks: never less
+/// accurate).
+pub(crate) const GROUP_STEPS: usize = 4;
 /// Fast-path sums outside `[FAST_MIN, FAST_MAX]` are redone shifted.
 ///
 /// `FAST_MIN = 2^-40`: a sum this large has a term above `e^-28 / n`, so the
@@ -164,13 +167,29 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         self.flush();
     }
 
+    /// Steps between flushes ([`flush_steps`] of `N` lanes).
+    pub(crate) const FLUSH: usize = flush_steps(N);
+
+    /// Ends a group of [`GROUP_STEPS`] steps begun after
+    /// [`Sums::start_blocks`] (the sparse and in-place loops): flushed when
+    /// [`Sums::FLUSH`] steps are reached, so that every loop flushes after
+    /// the same steps (sparse and dense rows give the same bits).
+    #[inline(always)]
+    pub(crate) fn end_group(&mut self) {
+        if Self::FLUSH == GROUP_STEPS {
+            self.flush();
+        } else {
+            self.count_steps(GROUP_STEPS);
+        }
+    }
+
     /// Counts `n` more steps; flushes the `f32` sums into the `f64` totals
-    /// once [`FLUSH_STEPS`] have been added (the steps outside whole blocks,
+    /// once [`Sums::FLUSH`] have been added (the steps outside whole blocks,
     /// and soft targets).
     #[inline(always)]
     pub(crate) fn count_steps(&mut self, n: usize) {
         self.steps += n;
-        if self.steps >= FLUSH_STEPS {
+        if self.steps >= Self::FLUSH {
             self.flush();
             self.steps = 0;
         }
@@ -197,7 +216,9 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         S::terms::<SHIFTED>(&mut self.neg, &mut self.pos, &mut self.seen, x, labels, shifts, k)
     }
 
-    /// A whole block of steps (whole flushes: `B` a multiple of [`FLUSH_STEPS`]).
+    /// A whole block of steps (whole flushes: `B` a multiple of
+    /// [`Sums::FLUSH`]; the flushes between them here, the last one the
+    /// caller's).
     #[inline(always)]
     pub(crate) fn block<const B: usize, const SHIFTED: bool>(
         &mut self,
@@ -206,14 +227,10 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         shifts: Shifts,
         k: &Consts<S::V>,
     ) {
-        let (x, l) = (x.as_chunks::<FLUSH_STEPS>().0, labels.as_chunks::<FLUSH_STEPS>().0);
-        for (i, (x, l)) in x.iter().zip(l).enumerate() {
-            if i > 0 {
-                self.flush();
-            }
-            for (x, l) in x.iter().zip(l) {
-                self.step::<SHIFTED>(x, l, shifts, k);
-            }
+        if Self::FLUSH == 4 {
+            self.block_by::<4, B, SHIFTED>(x, labels, shifts, k, None);
+        } else {
+            self.block_by::<8, B, SHIFTED>(x, labels, shifts, k, None);
         }
     }
 
@@ -227,13 +244,45 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         k: &Consts<S::V>,
         out: &mut [[f32; N]; B],
     ) {
-        let (x, l) = (x.as_chunks::<FLUSH_STEPS>().0, labels.as_chunks::<FLUSH_STEPS>().0);
-        for (i, ((x, l), o)) in x.iter().zip(l).zip(out.as_chunks_mut::<FLUSH_STEPS>().0).enumerate() {
-            if i > 0 {
-                self.flush();
+        if Self::FLUSH == 4 {
+            self.block_by::<4, B, SHIFTED>(x, labels, shifts, k, Some(out));
+        } else {
+            self.block_by::<8, B, SHIFTED>(x, labels, shifts, k, Some(out));
+        }
+    }
+
+    /// A block as groups of `F` (= [`Sums::FLUSH`]) steps, flushed between
+    /// groups; the signed terms stored in `out` if given.
+    #[inline(always)]
+    fn block_by<const F: usize, const B: usize, const SHIFTED: bool>(
+        &mut self,
+        x: &[[f32; N]; B],
+        labels: &[[u8; N]; B],
+        shifts: Shifts,
+        k: &Consts<S::V>,
+        out: Option<&mut [[f32; N]; B]>,
+    ) {
+        let (x, l) = (x.as_chunks::<F>().0, labels.as_chunks::<F>().0);
+        match out {
+            None => {
+                for (i, (x, l)) in x.iter().zip(l).enumerate() {
+                    if i > 0 {
+                        self.flush();
+                    }
+                    for (x, l) in x.iter().zip(l) {
+                        self.step::<SHIFTED>(x, l, shifts, k);
+                    }
+                }
             }
-            for ((x, l), o) in x.iter().zip(l).zip(o) {
-                *o = self.step::<SHIFTED>(x, l, shifts, k);
+            Some(out) => {
+                for (i, ((x, l), o)) in x.iter().zip(l).zip(out.as_chunks_mut::<F>().0).enumerate() {
+                    if i > 0 {
+                        self.flush();
+                    }
+                    for ((x, l), o) in x.iter().zip(l).zip(o) {
+                        *o = self.step::<SHIFTED>(x, l, shifts, k);
+                    }
+                }
             }
         }
     }
