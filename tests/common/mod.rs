@@ -266,3 +266,25 @@ pub fn ref_soft_row_grad(s: &[f32], t: &[f32]) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Runs `f` at every dispatch level this CPU and build can run (forced in
+/// turn with the test hook `mlcce::force_level`; the level is process-wide,
+/// so a test binary calls this from one test), says on the terminal which
+/// it could not run, and returns the levels it ran (the baseline always).
+pub fn each_level(mut f: impl FnMut(mlcce::Level)) -> Vec<mlcce::Level> {
+    use mlcce::Level;
+    let mut ran = Vec::new();
+    for level in [Level::Base, Level::Avx2, Level::Avx512] {
+        if !mlcce::force_level(level) {
+            // Straight to the terminal (not captured by the test harness).
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIPPED: this CPU or build cannot run the {level:?} kernels");
+            continue;
+        }
+        assert_eq!(mlcce::level(), level);
+        f(level);
+        ran.push(level);
+    }
+    assert!(ran.contains(&Level::Base), "the baseline always runs");
+    ran
+}
