@@ -108,7 +108,7 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             if !xb.is_empty() {
                 let k = &S::consts();
                 for (x, y) in xb.iter().zip(yb) {
-                    acc.block::<BLOCK_STEPS, SHIFTED>(x, y, shifts, k);
+                    acc.block::<BLOCK_STEPS, SHIFTED>(x, y, shifts, k, None);
                     acc.end_block();
                 }
             }
@@ -170,7 +170,7 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             if !xb.is_empty() {
                 let k = &S::consts();
                 for ((x, y), g) in xb.iter().zip(yb).zip(gb) {
-                    acc.block_store::<BLOCK_STEPS, SHIFTED>(x, y, shifts, k, g);
+                    acc.block::<BLOCK_STEPS, SHIFTED>(x, y, shifts, k, Some(g));
                     acc.end_block();
                 }
             }

@@ -218,7 +218,7 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
 
     /// A whole block of steps (whole flushes: `B` a multiple of
     /// [`Sums::FLUSH`]; the flushes between them here, the last one the
-    /// caller's).
+    /// caller's); the signed terms stored in `out` if given.
     #[inline(always)]
     pub(crate) fn block<const B: usize, const SHIFTED: bool>(
         &mut self,
@@ -226,28 +226,12 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         labels: &[[u8; N]; B],
         shifts: Shifts,
         k: &Consts<S::V>,
+        out: Option<&mut [[f32; N]; B]>,
     ) {
         if Self::FLUSH == 4 {
-            self.block_by::<4, B, SHIFTED>(x, labels, shifts, k, None);
+            self.block_by::<4, B, SHIFTED>(x, labels, shifts, k, out);
         } else {
-            self.block_by::<8, B, SHIFTED>(x, labels, shifts, k, None);
-        }
-    }
-
-    /// [`Sums::block`], writing the signed terms to `out`.
-    #[inline(always)]
-    pub(crate) fn block_store<const B: usize, const SHIFTED: bool>(
-        &mut self,
-        x: &[[f32; N]; B],
-        labels: &[[u8; N]; B],
-        shifts: Shifts,
-        k: &Consts<S::V>,
-        out: &mut [[f32; N]; B],
-    ) {
-        if Self::FLUSH == 4 {
-            self.block_by::<4, B, SHIFTED>(x, labels, shifts, k, Some(out));
-        } else {
-            self.block_by::<8, B, SHIFTED>(x, labels, shifts, k, Some(out));
+            self.block_by::<8, B, SHIFTED>(x, labels, shifts, k, out);
         }
     }
 
