@@ -1,9 +1,10 @@
-//! The accuracy of the kernels' `exp` (on every `f32` of its range) and of
-//! the fast path's `log1p`, against `std`'s `f64` functions. Unit tests: both
-//! are private to the crate.
+//! The accuracy of the kernels' `exp` (on every `f32` of its range), of
+//! the fast path's `log1p` and of the state finish's `f64` `exp` and `log`,
+//! against `std`'s `f64` functions. Unit tests: all are private to the
+//! crate.
 
 use crate::kernel::exp::{HI, LO, MAX_ULP, exp_scalar};
-use crate::lse::{log1p_f64, log1p_wide};
+use crate::lse::{exp_neg_wide, log_wide, log1p_f64, log1p_wide};
 use std::eprintln;
 
 /// One ulp of the f32 nearest to `x` (x > 0, normal).
@@ -259,4 +260,69 @@ fn fused_exact_matches_the_correctly_rounded_fma() {
             assert_eq!(got.to_bits(), want.to_bits(), "fma({a:e}, {b:e}, {c:e}): {got:e} vs {want:e}");
         }
     }
+}
+
+/// The state finish's `exp` (`x <= 0`, `f64`) against `f64::exp`: within
+/// 1e-15 relative from -708 to 0 (a log-spaced sweep of `|x|`, each point
+/// and its neighbours), exactly 1 at 0, and 0 below -708.
+#[test]
+fn finish_exp_is_within_1e_15() {
+    let mut worst = (0.0f64, 0.0f64);
+    let mut t = 1e-300f64;
+    while t < 708.0 {
+        for x in [-t, -f64::from_bits(t.to_bits() + 1), -f64::from_bits(t.to_bits() - 1)] {
+            let want = x.exp();
+            let rel = (exp_neg_wide(x) - want).abs() / want;
+            if rel > worst.0 {
+                worst = (rel, x);
+            }
+        }
+        t *= 1.0011;
+    }
+    eprintln!("exp (f64, x <= 0): max relative error {:.3e} at x = {:e}", worst.0, worst.1);
+    assert!(worst.0 <= 1e-15, "exp relative error {:e} at x = {:e}", worst.0, worst.1);
+    assert_eq!(exp_neg_wide(0.0), 1.0);
+    assert_eq!(exp_neg_wide(-0.0), 1.0);
+    assert!(exp_neg_wide(-708.0) > 0.0);
+    for x in [-708.001, -745.0, -1e30, f64::NEG_INFINITY] {
+        assert_eq!(exp_neg_wide(x), 0.0, "{x}");
+    }
+}
+
+/// The state finish's `log` against `f64::ln` from the smallest `f32` to
+/// 2^200: within 2e-10 relative where `|log y| >= 1e-3`, and within 4e-16
+/// absolute nearer 1 (where the sum it is given was rounded by as much).
+#[test]
+fn finish_log_is_within_2e_10() {
+    let (mut rel_worst, mut abs_worst) = ((0.0f64, 0.0f64), (0.0f64, 0.0f64));
+    let mut check = |y: f64| {
+        let (want, got) = (y.ln(), log_wide(y));
+        let err = (got - want).abs();
+        if want.abs() >= 1e-3 {
+            if err / want.abs() > rel_worst.0 {
+                rel_worst = (err / want.abs(), y);
+            }
+        } else if err > abs_worst.0 {
+            abs_worst = (err, y);
+        }
+    };
+    let mut y = f64::from(f32::from_bits(1));
+    while y < 1.6e60 {
+        check(y);
+        check(f64::from_bits(y.to_bits() + 1));
+        y *= 1.0019;
+    }
+    let mut d = 1e-16f64;
+    while d < 0.01 {
+        check(1.0 + d);
+        check(1.0 - d);
+        d *= 1.01;
+    }
+    eprintln!(
+        "log (f64): max relative error {:.3e} at y = {:e}, near 1 max absolute {:.3e} at y = {:e}",
+        rel_worst.0, rel_worst.1, abs_worst.0, abs_worst.1
+    );
+    assert!(rel_worst.0 <= 2e-10, "log relative error {:e} at y = {:e}", rel_worst.0, rel_worst.1);
+    assert!(abs_worst.0 <= 4e-16, "log absolute error {:e} at y = {:e}", abs_worst.0, abs_worst.1);
+    assert_eq!(log_wide(1.0), 0.0);
 }

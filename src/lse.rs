@@ -91,17 +91,18 @@ impl Lse {
     /// (`e^{shift}`) and the log are taken in `f64`, so the only `f32`
     /// errors left are those of `sum` itself (three `f32` roundings here
     /// cost up to 4.4e-7 on a loss of 4e-21, found by fuzzing).
+    #[cfg_attr(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")), inline(always))]
     pub(crate) fn log1p_f64(self) -> f64 {
         let (shift, sum) = (f64::from(self.shift), f64::from(self.sum));
         if self.is_empty() {
             0.0
         } else if shift <= 0.0 {
-            // log(1 + sum·e^shift); `e^shift` (shift <= 0) neither overflows
-            // nor, for any shift a state can hold, underflows.
-            log1p_wide_apart(sum * libm::exp(shift))
+            // log(1 + sum·e^shift); `e^shift` (shift <= 0) does not
+            // overflow, and is 0 only where the loss is below any `f32`.
+            log1p_wide_apart(sum * exp_neg_wide(shift))
         } else {
             // shift + log(e^-shift + sum), with `e^-shift < 1`.
-            shift + libm::log(sum + libm::exp(-shift))
+            shift + log_wide(sum + exp_neg_wide(-shift))
         }
     }
 
@@ -162,7 +163,7 @@ impl Stream {
             let (a, b) = (f64::from(self.neg.sum), f64::from(self.pos.sum));
             let u = a + b + a * b;
             if u < 1e30 {
-                return crate::lse::log1p_unrounded(u);
+                return log1p_wide_apart(u);
             }
         }
         self.neg.log1p_f64() + self.pos.log1p_f64()
@@ -189,20 +190,69 @@ pub(crate) fn log1p_f64(u: f64) -> f32 {
     log1p_wide(u) as f32
 }
 
-/// [`log1p_f64`] before its rounding (the batch reductions sum rows in
-/// `f64` and round once).
-#[inline(always)]
-pub(crate) fn log1p_unrounded(u: f64) -> f64 {
-    log1p_wide(u)
+/// `e^x` for `x <= 0` in `f64`, relative error below 1e-15 (the crate's
+/// `accuracy_tests`), and 0 below -708 (where `e^x < 2^-1021`: multiplied by
+/// a sum of at most `f32::MAX` it is below `2^-893`, nothing to an `f32`
+/// loss). The state finish's only `exp`; written here rather than taken
+/// from `libm` for the MCUs, whose soft-float `libm::exp` was the deepest
+/// frame of every kernel (64 B on Cortex-M4F) and 1 KB of flash: a range
+/// reduction by `ln 2` (Cody-Waite, exact for every `k` here) and the
+/// Taylor series of `e^r`, `|r| <= ln(2)/2`, to `r^12` (the first dropped
+/// term is below `2e-16` relative). Out of line, like [`log_wide`]: a rare
+/// path, whose registers would otherwise add to the frames of the kernels
+/// that finish a state (and on MCUs to the state finish's while it calls
+/// the other).
+#[inline(never)]
+pub(crate) fn exp_neg_wide(x: f64) -> f64 {
+    // A NaN (never given) returns 0 too.
+    if x.is_nan() || x < -708.0 {
+        return 0.0;
+    }
+    // k = round(x / ln 2) in [-1021, 0] (truncating `t - 0.5 <= 0` rounds
+    // to within 1/2 of `t`).
+    let k = (x * core::f64::consts::LOG2_E - 0.5) as i32;
+    let kf = f64::from(k);
+    // fdlibm's split of ln 2: `LN2_HI` ends in 21 zero bits, so
+    // `kf * LN2_HI` is exact for `|k| < 2^21`.
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    let r = (x - kf * LN2_HI) - kf * LN2_LO;
+    // 1 + r + r²/2! + … + r¹²/12!, Horner (the coefficients from a table:
+    // as an array of locals, 96 B of stack at opt-level s).
+    let mut p = EXP_TAYLOR[0];
+    for &c in &EXP_TAYLOR[1..] {
+        p = p * r + c;
+    }
+    // 2^k, a normal f64 for k in [-1021, 0].
+    p * f64::from_bits(((k + 1023) as u64) << 52)
 }
 
-/// [`log1p_wide`] in a function of its own on MCUs: its soft-float `f64`
-/// registers then do not add to the frame of the caller while that calls
-/// `libm::exp` (the deepest call of every kernel: 20 B less stack at
-/// opt-level z on Cortex-M4F).
+/// `1/12!, 1/11!, …, 1/1!, 1/0!`.
+static EXP_TAYLOR: [f64; 13] = {
+    let mut c = [1.0f64; 13];
+    let mut i = 0;
+    while i < 12 {
+        // c[i] = 1 / (12 - i)!
+        let mut f = 1.0f64;
+        let mut j = 2;
+        while j <= 12 - i {
+            f *= j as f64;
+            j += 1;
+        }
+        c[i] = 1.0 / f;
+        i += 1;
+    }
+    c
+};
+
+/// [`log1p_wide`] in a function of its own on MCUs, called by both
+/// finishes (the fast pass's and the state's): one copy in flash, and its
+/// soft-float `f64` registers do not add to the frames of its callers (the
+/// state finish, with its `exp` and `log` out of line too, is the deepest
+/// call of the loss on a row of huge logits).
 #[cfg_attr(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")), inline(never))]
 #[cfg_attr(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"), inline(always))]
-fn log1p_wide_apart(u: f64) -> f64 {
+pub(crate) fn log1p_wide_apart(u: f64) -> f64 {
     log1p_wide(u)
 }
 
@@ -294,7 +344,22 @@ pub(crate) fn log1p_wide_by(u: f64, mul_add: impl Fn(f64, f64, f64) -> f64) -> f
         // The next term, u^5/5, is below 2e-21 relative.
         return u * (1.0 - u * (0.5 - u * (1.0 / 3.0 - u * 0.25)));
     }
-    let y = 1.0 + u; // rounding error 1.1e-16, below 1.2e-12 of log y here
+    // `1 + u`: rounding error 1.1e-16, below 1.2e-12 of log y here.
+    log_wide_by(1.0 + u, mul_add)
+}
+
+/// `log y` in `f64` for a normal `y > 0` below 2^1000 (see [`log1p_wide`]):
+/// within 2e-10 relative where `|log y| >= 1e-3`, within 4e-16 absolute
+/// nearer 1 (four ulps of a `y` just below 1; the crate's `accuracy_tests`).
+/// The state finish's `log`.
+#[inline(never)]
+pub(crate) fn log_wide(y: f64) -> f64 {
+    log_wide_by(y, mul_add)
+}
+
+/// [`log_wide`] with the multiply-add `mul_add`.
+#[inline(always)]
+fn log_wide_by(y: f64, mul_add: impl Fn(f64, f64, f64) -> f64) -> f64 {
     let bits = y.to_bits();
     let k = ((bits >> 52) & 0x7ff) as i32 - 1023;
     let i = ((bits >> (52 - LOG_BITS)) & ((1 << LOG_BITS) - 1)) as usize;
