@@ -277,8 +277,10 @@ impl Isa<4> for Base {
         let e = if SHIFTED {
             let shifted = v - per_lane!(|i| if labels[i] == 1 { shifts.pos } else { shifts.neg });
             if cfg!(target_arch = "arm") {
-                // Inputs `<= 0`: clamped below only, the exponent saturated.
-                lanes1!(shifted, |x| exp_saturated(x.max(super::exp::LO)))
+                // Inputs `<= 0` (and finite: the maxima pass checked):
+                // clamped below only, by a compare (`f32::max` is a call
+                // to `fmaxf` on FPv4), the exponent saturated.
+                lanes1!(shifted, |x| exp_saturated(if x < super::exp::LO { super::exp::LO } else { x }))
             } else {
                 lanes1!(shifted, |x| exp_one::<true, false>(x))
             }
