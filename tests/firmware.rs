@@ -151,6 +151,8 @@ struct Cross {
     ld: &'static str,
     ld_args: &'static [&'static str],
     size: &'static str,
+    /// The flash the dense loss and gradient may take at opt-level 3.
+    dense_grad_flash: usize,
 }
 
 const CORTEX_M4F: Cross = Cross {
@@ -161,6 +163,8 @@ const CORTEX_M4F: Cross = Cross {
     ld: "arm-none-eabi-ld",
     ld_args: &[],
     size: "arm-none-eabi-size",
+    // Measured 22862 B.
+    dense_grad_flash: 24 * 1024,
 };
 
 const RV32IMAFC: Cross = Cross {
@@ -171,6 +175,8 @@ const RV32IMAFC: Cross = Cross {
     ld: "riscv64-unknown-elf-ld",
     ld_args: &["-m", "elf32lriscv"],
     size: "riscv64-unknown-elf-size",
+    // Measured 24548 B (16-bit and 32-bit instructions, no predication).
+    dense_grad_flash: 25 * 1024,
 };
 
 /// Links a probe of `functions` (`.word` references) with `--gc-sections`
@@ -231,9 +237,15 @@ fn cross_table(c: &Cross) {
     eprintln!("{table}");
     assert!(sizes.windows(2).all(|p| (0..3).all(|k| p[0][k] <= p[1][k])), "groups grow");
     // The recommended opt-level 3 (README): the dense loss and gradient
-    // within 31 KiB (measured 29.6 / 29.1 KB on Cortex-M4F / RV32), and the
-    // whole API within 128 KiB at every opt-level (measured 100-128 KB).
-    assert!(sizes[1][0] <= 31 * 1024, "{}: dense loss + gradient at opt-level 3: {} B", c.name, sizes[1][0]);
+    // within the target's budget, and the whole API within 128 KiB at every
+    // opt-level (measured 87-100 KB).
+    let most = c.dense_grad_flash;
+    assert!(
+        sizes[1][0] <= most,
+        "{}: dense loss + gradient at opt-level 3: {} B (budget {most} B)",
+        c.name,
+        sizes[1][0]
+    );
     assert!(sizes[2].iter().all(|&b| b <= 128 * 1024), "{}: all functions: {:?} B", c.name, sizes[2]);
 }
 
