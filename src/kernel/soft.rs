@@ -235,15 +235,19 @@ pub(crate) fn soft_row_loss_grad<S: Isa<N>, const N: usize>(
 ) -> Result<f64, Error> {
     let st = soft_row_state::<S, N>(logits, targets)?;
     let k = GradConsts::<S::V, N>::new(st, scale);
-    let mut rest = &mut grad[..];
-    for c in Steps::<S::V, N>::new(logits, targets) {
-        let g = k.step::<S>(c);
-        let n = rest.len().min(N);
-        let (now, later) = core::mem::take(&mut rest).split_at_mut(n);
-        for (d, s) in now.iter_mut().zip(g) {
+    let all = S::V::splat(f32::from_bits(u32::MAX));
+    let ((xc, xt), (tc, tt)) = (logits.as_chunks::<N>(), targets.as_chunks::<N>());
+    let (gc, gt) = grad.as_chunks_mut::<N>();
+    // Whole steps stored whole (not through a per-cell copy, which
+    // opt-level z made a call per cell on MCUs).
+    for ((x, t), g) in xc.iter().zip(tc).zip(gc) {
+        *g = k.step::<S>(Cells { s: S::V::load(x), t: S::V::load(t), valid: all });
+    }
+    if !xt.is_empty() {
+        let g = k.step::<S>(Cells::tail(xt, tt));
+        for (d, s) in gt.iter_mut().zip(g) {
             *d = s;
         }
-        rest = later;
     }
     Ok(st.loss_f64())
 }
