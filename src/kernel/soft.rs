@@ -23,7 +23,10 @@
 //! * A weight of exactly 0 drops its term (`0·e` is 0: the exp is clamped),
 //!   so targets 0 and 1 give exactly the hard loss, huge logits included.
 //! * The gradient `(1 - t) e^{s} / (1 + Σ_neg) - t e^{-s} / (1 + Σ_pos)` is
-//!   computed in a second pass from the row's state (two exps per cell).
+//!   computed in a second pass from the row's state: after the fast pass
+//!   from the `e^{s}` it stored in the gradient buffer (one division per
+//!   cell; in place, where the logits must stay until then, `e^{s}` taken
+//!   again: one exp), after the shifted pass with two exps per cell.
 
 use super::isa::{F32s, Isa};
 use super::labels::Facts;
@@ -113,12 +116,16 @@ struct Fast {
     poisoned: bool,
 }
 
-/// The unshifted pass (also validates the targets and logits).
+/// The unshifted pass (also validates the targets and logits). With a
+/// gradient buffer (`STORE`, as long as the row), it keeps each cell's
+/// `e^{s}` there for [`fast_grad`].
 #[cfg_attr(target_arch = "x86_64", inline(always))]
-fn fast_pass<S: Isa<N>, const N: usize>(logits: &[f32], targets: &[f32]) -> Fast {
+fn fast_pass<S: Isa<N>, const N: usize, const STORE: bool>(logits: &[f32], targets: &[f32], store: &mut [f32]) -> Fast {
     let mut acc = Sums::<S, N>::new();
     let (mut ok, mut big, mut poison) = (S::V::splat(f32::from_bits(u32::MAX)), S::V::zero(), S::V::zero());
     let (mut wn_max, mut wp_max) = (S::V::zero(), S::V::zero());
+    let (sc, st) = store.as_chunks_mut::<N>();
+    let mut out = sc.iter_mut();
     for c in Steps::<S::V, N>::new(logits, targets) {
         let (wn, wp) = c.weights();
         // NaN fails both comparisons.
@@ -133,6 +140,16 @@ fn fast_pass<S: Isa<N>, const N: usize>(logits: &[f32], targets: &[f32]) -> Fast
         let ep = (S::V::one() / en).fast_min(S::V::splat(f32::MAX));
         acc.add(wn * en, wp * ep);
         acc.count_steps(1);
+        if STORE {
+            match out.next() {
+                Some(g) => *g = en.to_array(),
+                None => {
+                    for (d, e) in st.iter_mut().zip(en.to_array()) {
+                        *d = e;
+                    }
+                }
+            }
+        }
     }
     let facts = Facts { has_neg: lane_max(wn_max) > 0.0, has_pos: lane_max(wp_max) > 0.0, valid: ok.all() };
     Fast { pass: acc.finish_with(facts), big: big.any(), poisoned: poison.reduce_add() != 0.0 }
@@ -176,7 +193,20 @@ fn soft_row_state<S: Isa<N>, const N: usize>(logits: &[f32], targets: &[f32]) ->
     if logits.len() != targets.len() {
         return Err(Error::Shape);
     }
-    let fast = fast_pass::<S, N>(logits, targets);
+    let fast = fast_pass::<S, N, false>(logits, targets, &mut []);
+    Ok(match checked::<S, N>(fast, logits, targets)? {
+        Ok(st) | Err(st) => st,
+    })
+}
+
+/// The fast state of a row (`Ok(Ok)`) if its fast pass holds, else the
+/// shifted pass's state (`Ok(Err)`); the row's error if it has one.
+#[inline(always)]
+fn checked<S: Isa<N>, const N: usize>(
+    fast: Fast,
+    logits: &[f32],
+    targets: &[f32],
+) -> Result<Result<Stream, Stream>, Error> {
     if !fast.pass.labels_ok() {
         return Err(Error::Label);
     }
@@ -184,10 +214,10 @@ fn soft_row_state<S: Isa<N>, const N: usize>(logits: &[f32], targets: &[f32]) ->
         return Err(Error::NonFinite);
     }
     if fast.pass.fast_ok() && !fast.big {
-        return Ok(fast.pass.fast_state());
+        return Ok(Ok(fast.pass.fast_state()));
     }
     let (neg, pos) = shifts::<S, N>(logits, targets);
-    Ok(shifted_pass::<S, N>(logits, targets, neg, pos))
+    Ok(Err(shifted_pass::<S, N>(logits, targets, neg, pos)))
 }
 
 /// The loss of one row with soft targets.
@@ -233,7 +263,17 @@ pub(crate) fn soft_row_loss_grad<S: Isa<N>, const N: usize>(
     scale: f32,
     grad: &mut [f32],
 ) -> Result<f64, Error> {
-    let st = soft_row_state::<S, N>(logits, targets)?;
+    if logits.len() != targets.len() || grad.len() != logits.len() {
+        return Err(Error::Shape);
+    }
+    let fast = fast_pass::<S, N, true>(logits, targets, grad);
+    let st = match checked::<S, N>(fast, logits, targets)? {
+        Ok(st) => {
+            fast_grad::<S, N>(grad, targets, st, scale);
+            return Ok(st.loss_f64());
+        }
+        Err(st) => st,
+    };
     let k = GradConsts::<S::V, N>::new(st, scale);
     let all = S::V::splat(f32::from_bits(u32::MAX));
     let ((xc, xt), (tc, tt)) = (logits.as_chunks::<N>(), targets.as_chunks::<N>());
@@ -252,6 +292,32 @@ pub(crate) fn soft_row_loss_grad<S: Isa<N>, const N: usize>(
     Ok(st.loss_f64())
 }
 
+/// The gradient of a row whose fast pass held, from the `e^{s}` it stored
+/// in `grad`: `(1 - t)·e^{s}·f_neg - t·f_pos / e^{s}`, one division per
+/// cell instead of two exps (`|s| <= FAST_LOGIT`: `e^{s}` is a normal
+/// `f32`, its reciprocal too).
+#[inline(always)]
+fn fast_grad<S: Isa<N>, const N: usize>(grad: &mut [f32], targets: &[f32], st: Stream, scale: f32) {
+    let (fneg, fpos) = (S::V::splat(st.neg.grad_factor(scale)), S::V::splat(st.pos.grad_factor(scale)));
+    let ((gc, gt), (tc, tt)) = (grad.as_chunks_mut::<N>(), targets.as_chunks::<N>());
+    for (e, t) in gc.iter_mut().zip(tc) {
+        *e = stored_grad::<S, N>(S::V::load(e), S::V::load(t), fneg, fpos);
+    }
+    // The tail cell by cell: the same operations as the lanes' (no FMA),
+    // so the same results, without padded copies on the stack.
+    let (fneg, fpos) = (fneg.to_array()[0], fpos.to_array()[0]);
+    for (e, &t) in gt.iter_mut().zip(tt) {
+        *e = (1.0 - t) * *e * fneg - t * fpos / *e;
+    }
+}
+
+/// One step of [`fast_grad`] (a function, not a closure: a closure is
+/// compiled on its own, without the dispatcher's target features).
+#[inline(always)]
+fn stored_grad<S: Isa<N>, const N: usize>(e: S::V, t: S::V, fneg: S::V, fpos: S::V) -> [f32; N] {
+    ((S::V::one() - t) * e * fneg - t * fpos / e).to_array()
+}
+
 /// [`soft_row_loss_grad`] with the gradient written over the logits (each
 /// step's logits are loaded before its gradient goes over them).
 #[cfg_attr(target_arch = "x86_64", inline(always))]
@@ -260,7 +326,30 @@ pub(crate) fn soft_row_loss_grad_in_place<S: Isa<N>, const N: usize>(
     targets: &[f32],
     scale: f32,
 ) -> Result<f64, Error> {
-    let st = soft_row_state::<S, N>(buf, targets)?;
+    if buf.len() != targets.len() {
+        return Err(Error::Shape);
+    }
+    let fast = fast_pass::<S, N, false>(buf, targets, &mut []);
+    let st = match checked::<S, N>(fast, buf, targets)? {
+        Ok(st) => {
+            // The `e^{s}` of the out-of-place path, taken again from the
+            // logits before they are written over: the same gradient, bit
+            // for bit.
+            let (fneg, fpos) = (S::V::splat(st.neg.grad_factor(scale)), S::V::splat(st.pos.grad_factor(scale)));
+            let ((bc, bt), (tc, tt)) = (buf.as_chunks_mut::<N>(), targets.as_chunks::<N>());
+            for (b, t) in bc.iter_mut().zip(tc) {
+                *b = stored_grad::<S, N>(S::exp_clamped(S::V::load(b)), S::V::load(t), fneg, fpos);
+            }
+            if !bt.is_empty() {
+                let g = stored_grad::<S, N>(S::exp_clamped(S::V::load(&pad(bt))), S::V::load(&pad(tt)), fneg, fpos);
+                for (d, s) in bt.iter_mut().zip(g) {
+                    *d = s;
+                }
+            }
+            return Ok(st.loss_f64());
+        }
+        Err(st) => st,
+    };
     let k = GradConsts::<S::V, N>::new(st, scale);
     let all = S::V::splat(f32::from_bits(u32::MAX));
     let (bc, bt) = buf.as_chunks_mut::<N>();
