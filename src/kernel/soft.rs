@@ -238,11 +238,8 @@ impl<V: F32s<N>, const N: usize> GradConsts<V, N> {
     #[inline(always)]
     fn new(st: Stream, scale: f32) -> Self {
         let shift = |l: Lse| if l.is_empty() { 0.0 } else { l.shift };
-        GradConsts {
-            shifts: Shifts::new(shift(st.neg), shift(st.pos)),
-            neg_factor: V::splat(st.neg.grad_factor(scale)),
-            pos_factor: V::splat(st.pos.grad_factor(scale)),
-        }
+        let (neg_factor, pos_factor) = grad_factors::<V, N>(st, scale);
+        GradConsts { shifts: Shifts::new(shift(st.neg), shift(st.pos)), neg_factor, pos_factor }
     }
 
     /// The gradient of one step's cells.
@@ -298,7 +295,7 @@ pub(crate) fn soft_row_loss_grad<S: Isa<N>, const N: usize>(
 /// `f32`, its reciprocal too).
 #[inline(always)]
 fn fast_grad<S: Isa<N>, const N: usize>(grad: &mut [f32], targets: &[f32], st: Stream, scale: f32) {
-    let (fneg, fpos) = (S::V::splat(st.neg.grad_factor(scale)), S::V::splat(st.pos.grad_factor(scale)));
+    let (fneg, fpos) = grad_factors::<S::V, N>(st, scale);
     let ((gc, gt), (tc, tt)) = (grad.as_chunks_mut::<N>(), targets.as_chunks::<N>());
     for (e, t) in gc.iter_mut().zip(tc) {
         *e = stored_grad::<S, N>(S::V::load(e), S::V::load(t), fneg, fpos);
@@ -309,6 +306,13 @@ fn fast_grad<S: Isa<N>, const N: usize>(grad: &mut [f32], targets: &[f32], st: S
     for (e, &t) in gt.iter_mut().zip(tt) {
         *e = (1.0 - t) * *e * fneg - t * fpos / *e;
     }
+}
+
+/// The factors `scale / (1 + Σ)` of a row's two groups in its state's
+/// frame, splatted.
+#[inline(always)]
+fn grad_factors<V: F32s<N>, const N: usize>(st: Stream, scale: f32) -> (V, V) {
+    (V::splat(st.neg.grad_factor(scale)), V::splat(st.pos.grad_factor(scale)))
 }
 
 /// One step of [`fast_grad`] (a function, not a closure: a closure is
@@ -335,7 +339,7 @@ pub(crate) fn soft_row_loss_grad_in_place<S: Isa<N>, const N: usize>(
             // The `e^{s}` of the out-of-place path, taken again from the
             // logits before they are written over: the same gradient, bit
             // for bit.
-            let (fneg, fpos) = (S::V::splat(st.neg.grad_factor(scale)), S::V::splat(st.pos.grad_factor(scale)));
+            let (fneg, fpos) = grad_factors::<S::V, N>(st, scale);
             let ((bc, bt), (tc, tt)) = (buf.as_chunks_mut::<N>(), targets.as_chunks::<N>());
             for (b, t) in bc.iter_mut().zip(tc) {
                 *b = stored_grad::<S, N>(S::exp_clamped(S::V::load(b)), S::V::load(t), fneg, fpos);
