@@ -48,7 +48,7 @@ const CORTEX_M4F: Board = Board {
     machine: &["-M", "mps2-an386", "-cpu", "cortex-m4"],
     linker_script: "mps2.ld",
     calib_ticks: 4_998..=5_002,
-    // Measured at most 764 / 924 / 988 B at opt-levels 3 / s / z.
+    // Measured at most 796 / 916 / 888 B at opt-levels 3 / s / z.
     stack_budget: 1024,
     // Measured at most 424 / 496 B (loss / with the gradient).
     dense_budget: 512,
@@ -62,9 +62,9 @@ const CORTEX_M3: Board = Board {
     linker_script: "mps2.ld",
     calib_ticks: 4_998..=5_002,
     // Soft-float `f64` and `f32` in integer registers: measured at most
-    // 780 / 932 / 1016 B.
+    // 780 / 916 / 944 B.
     stack_budget: 1280,
-    // Measured at most 480 / 560 B.
+    // Measured at most 472 / 552 B.
     dense_budget: 640,
 };
 
@@ -75,7 +75,7 @@ const RV32IMAFC: Board = Board {
     machine: &["-M", "virt", "-cpu", "rv32,d=false", "-bios", "none"],
     linker_script: "virt.ld",
     calib_ticks: 200_000..=200_016,
-    // Measured at most 716 / 892 / 876 B.
+    // Measured at most 748 / 820 / 812 B.
     stack_budget: 1024,
     // Measured at most 332 / 396 B.
     dense_budget: 512,
