@@ -333,7 +333,13 @@ fn row_maxima<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> R
     let (mut mn, mut mp) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
     for (r, l) in segs.segments() {
         let (a, b) = maxima::<S, N>(row.get(r).ok_or(Error::Shape)?, l)?;
-        (mn, mp) = (mn.max(a), mp.max(b));
+        // (Compares: `f32::max` is a call on Cortex-M4F.)
+        if a > mn {
+            mn = a;
+        }
+        if b > mp {
+            mp = b;
+        }
     }
     Ok((mn, mp))
 }
@@ -547,8 +553,16 @@ pub(crate) fn pad_labels<const N: usize>(y: &[u8]) -> [u8; N] {
     ys
 }
 
-/// The largest lane.
+/// The largest lane (NaN lanes left out), by compares: `f32::max` is a
+/// call to `fmaxf` on FPUs without a float max (Cortex-M4F), and a fold
+/// over the array's `into_iter` one more call at opt-level "z".
 #[inline(always)]
 pub(crate) fn lane_max<V: F32s<N>, const N: usize>(v: V) -> f32 {
-    v.to_array().into_iter().fold(f32::NEG_INFINITY, f32::max)
+    let mut m = f32::NEG_INFINITY;
+    for x in v.to_array() {
+        if x > m {
+            m = x;
+        }
+    }
+    m
 }
