@@ -333,13 +333,12 @@ fn row_maxima<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> R
     let (mut mn, mut mp) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
     for (r, l) in segs.segments() {
         let (a, b) = maxima::<S, N>(row.get(r).ok_or(Error::Shape)?, l)?;
-        // (Compares: `f32::max` is a call on Cortex-M4F.)
-        if a > mn {
-            mn = a;
-        }
-        if b > mp {
-            mp = b;
-        }
+        (mn, mp) = if UNROLL_BLOCKS {
+            (mn.max(a), mp.max(b))
+        } else {
+            // MCUs: compares (`f32::max` is a call on Cortex-M4F).
+            (if a > mn { a } else { mn }, if b > mp { b } else { mp })
+        };
     }
     Ok((mn, mp))
 }
@@ -553,16 +552,19 @@ pub(crate) fn pad_labels<const N: usize>(y: &[u8]) -> [u8; N] {
     ys
 }
 
-/// The largest lane (NaN lanes left out), by compares: `f32::max` is a
-/// call to `fmaxf` on FPUs without a float max (Cortex-M4F), and a fold
-/// over the array's `into_iter` one more call at opt-level "z".
+/// The largest lane (NaN lanes left out). On MCUs by compares: `f32::max`
+/// is a call to `fmaxf` on FPUs without a float max (Cortex-M4F), and a
+/// fold over the array's `into_iter` one more call at opt-level "z".
 #[inline(always)]
 pub(crate) fn lane_max<V: F32s<N>, const N: usize>(v: V) -> f32 {
-    let mut m = f32::NEG_INFINITY;
-    for x in v.to_array() {
-        if x > m {
-            m = x;
+    if !UNROLL_BLOCKS {
+        let mut m = f32::NEG_INFINITY;
+        for x in v.to_array() {
+            if x > m {
+                m = x;
+            }
         }
+        return m;
     }
-    m
+    v.to_array().into_iter().fold(f32::NEG_INFINITY, f32::max)
 }
