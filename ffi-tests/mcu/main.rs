@@ -18,7 +18,8 @@
 //! `grad`'s with `sg`, `tg` and `pg` gradients (the case's labels as
 //! sparse positives, as soft targets with 0.25 for ignored cells, and as
 //! one GlobalPointer head over its first `L*L` logits, length `L - 1`),
-//! per bad input `bad <k> <status>`, and `done`.
+//! per bad input `bad <k> <status>`, a failed evaluation update's `undo`
+//! line, and `done`.
 #![no_std]
 #![allow(clippy::missing_safety_doc)]
 
@@ -549,6 +550,28 @@ pub unsafe extern "C" fn reset() -> ! {
     for (k, s) in statuses.iter().enumerate() {
         line.text(b"bad").dec(k as u32).dec(*s).end();
     }
+
+    // A failed evaluation update leaves everything as it was: the seed
+    // counted once (threshold 0.5), then the batch with a bad label, and
+    // with a NaN logit, in its second row (the first row counted, then
+    // taken back). `undo <status> <status> <1 if unchanged>`.
+    let mut counts = [ClassCounts { counts: [0; 4] }; 4];
+    let mut eval =
+        Eval { rows: 0, exact: 0, loss_sum: 0.0, classes: 0, threshold: 0.0, per_class: core::ptr::null_mut() };
+    // SAFETY: `counts` holds the 4 classes' counts; the seed holds 3 rows of 4.
+    let first = unsafe {
+        mlcce_eval_init(&mut eval, counts.as_mut_ptr(), 4, 0.5) | mlcce_eval_update(&mut eval, x, y, 3)
+    };
+    let before = (counts, eval.rows, eval.exact, eval.loss_sum.to_bits());
+    // SAFETY: as above; the bad buffers hold 3 rows of 4 too.
+    let failed = unsafe {
+        [mlcce_eval_update(&mut eval, x, bad_labels.as_ptr(), 3), mlcce_eval_update(&mut eval, nan_logits.as_ptr(), y, 3)]
+    };
+    let after = (counts, eval.rows, eval.exact, eval.loss_sum.to_bits());
+    let same = before.0.iter().zip(&after.0).all(|(a, b)| a.counts == b.counts)
+        && (before.1, before.2, before.3) == (after.1, after.2, after.3)
+        && before.0.iter().any(|c| c.counts != [0; 4]);
+    line.text(b"undo").dec(first).dec(failed[0]).dec(failed[1]).dec(u32::from(same)).end();
     line.text(b"done").end();
     exit(ok)
 }

@@ -82,11 +82,6 @@ pub(crate) trait RowFn {
     fn row(&mut self, x: &[[f32; HALF]; 2], y: &[[u8; HALF]; 2]) -> u64;
 }
 
-/// Whether the evaluation counts cell by cell ([`count_cells`], on targets
-/// without SIMD) instead of by blocks of byte lanes.
-pub(crate) const CELL_BY_CELL: bool =
-    cfg!(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")));
-
 /// Classes per block: two 32-byte registers of labels.
 pub(crate) const BLOCK: usize = 64;
 
@@ -98,6 +93,8 @@ pub(crate) const MAX_ROWS: usize = 255;
 pub(crate) type BlockCounts = [[u8; 4]; BLOCK];
 
 /// Which labels a chunk holds.
+// (Unused where the evaluation counts in the loss pass: MCUs.)
+#[cfg_attr(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kinds {
     /// Only 0 and 1.
@@ -106,6 +103,8 @@ pub(crate) enum Kinds {
     WithIgnored,
 }
 
+// (Unused where the evaluation counts in the loss pass: MCUs.)
+#[cfg_attr(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")), allow(dead_code))]
 impl Kinds {
     /// The kinds of (validated) labels.
     pub(crate) fn of(labels: &[u8]) -> Kinds {
@@ -128,6 +127,8 @@ impl Kinds {
 /// negatives predicted negative (the caller drops them).
 ///
 /// `B`: the byte lanes to count with (a build with AVX-512BW uses its own).
+// (Unused where the evaluation counts in the loss pass: MCUs.)
+#[cfg_attr(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")), allow(dead_code))]
 #[inline(always)]
 pub(crate) fn count_block<B: Lanes>(
     logits: &[f32],
@@ -201,8 +202,8 @@ impl Rows<'_> {
     }
 }
 
-// (A build with AVX-512BW counts with `avx512.rs` alone, MCUs with
-// `count_cells`.)
+// (A build with AVX-512BW counts with `avx512.rs` alone, MCUs in the loss
+// pass, `kernel::tally`.)
 #[cfg_attr(
     any(
         all(target_arch = "x86_64", target_feature = "avx512bw"),
@@ -213,6 +214,9 @@ impl Rows<'_> {
 mod pairs;
 
 mod scalar;
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+pub(crate) use scalar::StepCounts;
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
 pub(crate) use scalar::count_cells;
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]

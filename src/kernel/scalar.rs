@@ -16,6 +16,7 @@ use wide::u8x16;
 use super::exp::{Consts, exp_one, exp_saturated};
 use super::isa::{Base, F32s, Isa, Masks};
 use super::sums::Shifts;
+use super::tally::{NoTally, Tally};
 
 /// Four `f32` lanes.
 #[derive(Clone, Copy)]
@@ -267,6 +268,51 @@ impl Isa<4> for Base {
         shifts: Shifts,
         _: &Consts<L4>,
     ) -> [f32; 4] {
+        Base::terms_tallied::<SHIFTED>(neg, pos, seen, x, labels, shifts, &mut NoTally)
+    }
+    #[inline(always)]
+    fn masks(labels: &[u8; 4]) -> Masks<L4> {
+        let lanes =
+            |k: u8| L4([mask(labels[0] == k), mask(labels[1] == k), mask(labels[2] == k), mask(labels[3] == k)]);
+        Masks { neg: lanes(0), pos: lanes(1) }
+    }
+    /// The four labels' classes (as `classify!`: 1 negative, 2 positive, 0
+    /// ignored, 4 or more invalid) OR-ed into the first four bytes, in one
+    /// 32-bit word: each byte plus one (0 -> 1, 1 -> 2, 255 -> 0, without
+    /// carries between bytes), and bit 2 added where that gave 3 (label 2).
+    /// Eight integer operations per four labels, no compares.
+    #[inline(always)]
+    fn see(seen: &mut u8x16, labels: &[u8; 4]) {
+        let w = u32::from_le_bytes(*labels);
+        let a = ((w & 0x7F7F_7F7F) + 0x0101_0101) ^ (w & 0x8080_8080);
+        let class = a | ((a & (a >> 1) & 0x0101_0101) << 2);
+        if let Some(b) = seen.as_mut_array().first_chunk_mut::<4>() {
+            *b = (u32::from_le_bytes(*b) | class).to_le_bytes();
+        }
+    }
+    #[inline(always)]
+    fn label_bytes(labels: &[u8; 4]) -> u8x16 {
+        let mut b = [crate::IGNORE; 16];
+        b[..4].copy_from_slice(labels);
+        u8x16::new(b)
+    }
+}
+
+impl Base {
+    /// [`Isa::terms`], telling `tally` each negative and positive cell
+    /// from the same label test (the evaluation's counts, taken in the
+    /// loss pass: `kernel::tally`).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn terms_tallied<const SHIFTED: bool>(
+        neg: &mut L4,
+        pos: &mut L4,
+        seen: &mut u8x16,
+        x: &[f32; 4],
+        labels: &[u8; 4],
+        shifts: Shifts,
+        tally: &mut impl Tally,
+    ) -> [f32; 4] {
         // On Arm the sign from the label's low bit in an integer register
         // (an ignored lane's value is never added); RISC-V negates in
         // its FPU.
@@ -303,11 +349,13 @@ impl Isa<4> for Base {
             0 => {
                 neg.0[i] += e.0[i];
                 class |= 1;
+                tally.negative(i, x[i]);
                 e.0[i]
             }
             1 => {
                 pos.0[i] += e.0[i];
                 class |= 2;
+                tally.positive(i, x[i]);
                 -e.0[i]
             }
             crate::IGNORE => 0.0,
@@ -318,31 +366,5 @@ impl Isa<4> for Base {
         });
         seen.as_mut_array()[0] |= class;
         e.0
-    }
-    #[inline(always)]
-    fn masks(labels: &[u8; 4]) -> Masks<L4> {
-        let lanes =
-            |k: u8| L4([mask(labels[0] == k), mask(labels[1] == k), mask(labels[2] == k), mask(labels[3] == k)]);
-        Masks { neg: lanes(0), pos: lanes(1) }
-    }
-    /// The four labels' classes (as `classify!`: 1 negative, 2 positive, 0
-    /// ignored, 4 or more invalid) OR-ed into the first four bytes, in one
-    /// 32-bit word: each byte plus one (0 -> 1, 1 -> 2, 255 -> 0, without
-    /// carries between bytes), and bit 2 added where that gave 3 (label 2).
-    /// Eight integer operations per four labels, no compares.
-    #[inline(always)]
-    fn see(seen: &mut u8x16, labels: &[u8; 4]) {
-        let w = u32::from_le_bytes(*labels);
-        let a = ((w & 0x7F7F_7F7F) + 0x0101_0101) ^ (w & 0x8080_8080);
-        let class = a | ((a & (a >> 1) & 0x0101_0101) << 2);
-        if let Some(b) = seen.as_mut_array().first_chunk_mut::<4>() {
-            *b = (u32::from_le_bytes(*b) | class).to_le_bytes();
-        }
-    }
-    #[inline(always)]
-    fn label_bytes(labels: &[u8; 4]) -> u8x16 {
-        let mut b = [crate::IGNORE; 16];
-        b[..4].copy_from_slice(labels);
-        u8x16::new(b)
     }
 }

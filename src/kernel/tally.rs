@@ -1,0 +1,83 @@
+//! The evaluation's confusion counts taken inside the loss pass, on targets
+//! without SIMD: each counted cell adds to one of its class's four `u64`
+//! counts from the step's own label test, where a separate counting pass
+//! (`confusion::count_cells`) loads the cell again, tests its label again and
+//! loops again (on Cortex-M4F the evaluation cost 1.8x the loss alone).
+
+use super::exp::Consts;
+use super::isa::Base;
+use super::labels::{Dense, Facts};
+use super::sums::{Shifts, Sums};
+use super::{Whole, pad, pad_labels, pass, row_maxima};
+use crate::Error;
+use crate::confusion::{StepCounts, count_cells};
+use crate::eval::ClassCounts;
+
+/// What a step tells about each cell that takes part in the loss.
+pub(crate) trait Tally {
+    /// Lane `lane` of the step is a negative (label 0) of logit `x`.
+    fn negative(&mut self, lane: usize, x: f32);
+    /// Lane `lane` of the step is a positive (label 1) of logit `x`.
+    fn positive(&mut self, lane: usize, x: f32);
+}
+
+/// A step that counts nothing (the loss alone).
+pub(crate) struct NoTally;
+
+impl Tally for NoTally {
+    #[inline(always)]
+    fn negative(&mut self, _: usize, _: f32) {}
+    #[inline(always)]
+    fn positive(&mut self, _: usize, _: f32) {}
+}
+
+/// The loss of one dense row (`counts.len()` classes, as long as `logits`
+/// and `labels`), its cells counted into `counts` with predictions `logit >
+/// threshold` (as [`count_cells`], which counts the last partial step);
+/// returns the loss and whether every counted cell was predicted right. On
+/// a data error the row's counts are taken back (nothing of it stays
+/// counted).
+///
+/// The counting rides on the fast pass; a row that pass cannot finish is
+/// redone by the two-pass path without counting.
+#[inline(never)]
+pub(crate) fn row_loss_counted(
+    logits: &[f32],
+    labels: &[u8],
+    counts: &mut [ClassCounts],
+    threshold: f32,
+) -> Result<(f64, bool), Error> {
+    let n = logits.len().min(labels.len()).min(counts.len());
+    let (x, y) = (logits.get(..n).unwrap_or(&[]), labels.get(..n).unwrap_or(&[]));
+    let c = counts.get_mut(..n).unwrap_or(&mut []);
+    let ((xc, xt), (yc, yt), (cc, ct)) = (x.as_chunks::<4>(), y.as_chunks::<4>(), c.as_chunks_mut::<4>());
+    let (shifts, k) = (Shifts::new(0.0, 0.0), &Consts::new());
+    let mut acc = Sums::<Base, 4>::new();
+    let mut wrong = false;
+    for ((x, y), c) in xc.iter().zip(yc).zip(cc) {
+        let mut step = StepCounts { counts: c, threshold, wrong: false };
+        acc.step_tallied::<false>(x, y, shifts, &mut step);
+        wrong |= step.wrong;
+        acc.count_steps(1);
+    }
+    if !xt.is_empty() {
+        acc.step::<false>(&pad::<4>(xt), &pad_labels::<4>(yt), shifts, k);
+        acc.count_steps(1);
+        wrong |= count_cells(ct, xt, yt, threshold, 1) == 0;
+    }
+    let fast = acc.finish(Facts::NONE);
+    if fast.fast_ok() {
+        return Ok((fast.fast_loss::<Base, 4>(), !wrong));
+    }
+    // The two-pass path (as `segments_loss`'s), which validates the row.
+    let segs = Whole(logits.len(), Dense::new(labels));
+    let shifted = row_maxima::<Base, 4>(logits, &segs)
+        .and_then(|(mn, mp)| Ok(pass::<Base, 4, true>(logits, &segs, Shifts::new(mn, mp))?.state(mn, mp).loss_f64()));
+    match shifted {
+        Ok(loss) => Ok((loss, !wrong)),
+        Err(e) => {
+            count_cells(counts, logits, labels, threshold, u64::MAX);
+            Err(e)
+        }
+    }
+}
