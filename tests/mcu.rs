@@ -48,9 +48,9 @@ const CORTEX_M4F: Board = Board {
     machine: &["-M", "mps2-an386", "-cpu", "cortex-m4"],
     linker_script: "mps2.ld",
     calib_ticks: 4_998..=5_002,
-    // Measured at most 788 / 864 / 840 B at opt-levels 3 / s / z.
+    // Measured at most 788 / 836 / 812 B at opt-levels 3 / s / z.
     stack_budget: 1024,
-    // Measured at most 424 / 496 B (loss / with the gradient).
+    // Measured at most 424 / 492 B (loss / with the gradient).
     dense_budget: 512,
 };
 
@@ -62,7 +62,7 @@ const CORTEX_M3: Board = Board {
     linker_script: "mps2.ld",
     calib_ticks: 4_998..=5_002,
     // Soft-float `f64` and `f32` in integer registers: measured at most
-    // 752 / 832 / 864 B.
+    // 752 / 816 / 840 B.
     stack_budget: 1280,
     // Measured at most 384 / 464 B.
     dense_budget: 640,
@@ -77,7 +77,7 @@ const RV32IMAFC: Board = Board {
     calib_ticks: 200_000..=200_016,
     // Measured at most 732 / 812 / 812 B.
     stack_budget: 1024,
-    // Measured at most 332 / 396 B.
+    // Measured at most 332 / 380 B.
     dense_budget: 512,
 };
 

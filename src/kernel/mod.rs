@@ -451,8 +451,11 @@ pub(crate) fn segments_loss_grad_in_place<S: Isa<N>, const N: usize>(
 }
 
 /// The shifted exp pass over every segment, writing the signed terms over
-/// the logits and zeroing the cells outside the segments.
-#[inline(always)]
+/// the logits and zeroing the cells outside the segments. Out of line on
+/// MCUs, so that the row's `f64` finish (soft float there) is not called
+/// from under its frame.
+#[cfg_attr(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"), inline(always))]
+#[cfg_attr(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")), inline(never))]
 fn pass_in_place<S: Isa<N>, const N: usize>(
     buf: &mut [f32],
     segs: &impl Segments,
