@@ -354,9 +354,12 @@ fn check_board(board: &Board) {
         }
         let got_bad: Vec<u32> = fields(&out, "bad").map(|f| f[1].parse().unwrap()).collect();
         assert_eq!(got_bad, want_bad, "opt-level {opt}: bad-input statuses (MCU vs host)");
-        // A failed evaluation update (bad label, NaN logit) changes nothing.
+        // A failed evaluation update (bad label, NaN logit) changes nothing,
+        // and the counts (threshold 0.5) are the host's.
         let undo: Vec<Vec<&str>> = fields(&out, "undo").collect();
-        assert_eq!(undo, [["0", "3", "4", "1"]], "opt-level {opt}: failed evaluation updates (statuses, unchanged)");
+        let mut want = vec!["0".to_string(), "3".into(), "4".into(), "1".into()];
+        want.extend(host_counts(&cases[0], 0.5).iter().map(u64::to_string));
+        assert_eq!(undo, [want], "opt-level {opt}: failed evaluation updates (statuses, unchanged, counts)");
     }
     eprintln!("{table}\n{table2}");
 }
@@ -409,6 +412,14 @@ fn host_eval(c: &Case) -> (u64, [f32; 7]) {
     let r = e.report();
     let f = [r.mean_loss, r.micro_precision, r.micro_recall, r.micro_f1, r.macro_f1, r.hamming_loss, r.subset_accuracy];
     (r.rows, f)
+}
+
+/// The host build's per-class counts (true and false positives, false and
+/// true negatives) of one update with `c` at `threshold`.
+fn host_counts(c: &Case, threshold: f32) -> Vec<u64> {
+    let mut counts = vec![mlcce::ClassCounts::default(); c.classes];
+    mlcce::Evaluator::new(&mut counts, threshold).unwrap().update(c.rows, &c.logits, &c.labels).unwrap();
+    counts.iter().flat_map(|k| [k.true_pos, k.false_pos, k.false_neg, k.true_neg]).collect()
 }
 
 #[test]

@@ -554,7 +554,8 @@ pub unsafe extern "C" fn reset() -> ! {
     // A failed evaluation update leaves everything as it was: the seed
     // counted once (threshold 0.5), then the batch with a bad label, and
     // with a NaN logit, in its second row (the first row counted, then
-    // taken back). `undo <status> <status> <1 if unchanged>`.
+    // taken back). `undo <status> <status> <status> <1 if unchanged>
+    // <counts>` (each class's four counts, for the host to check).
     let mut counts = [ClassCounts { counts: [0; 4] }; 4];
     let mut eval =
         Eval { rows: 0, exact: 0, loss_sum: 0.0, classes: 0, threshold: 0.0, per_class: core::ptr::null_mut() };
@@ -571,7 +572,13 @@ pub unsafe extern "C" fn reset() -> ! {
     let same = before.0.iter().zip(&after.0).all(|(a, b)| a.counts == b.counts)
         && (before.1, before.2, before.3) == (after.1, after.2, after.3)
         && before.0.iter().any(|c| c.counts != [0; 4]);
-    line.text(b"undo").dec(first).dec(failed[0]).dec(failed[1]).dec(u32::from(same)).end();
+    line.text(b"undo").dec(first).dec(failed[0]).dec(failed[1]).dec(u32::from(same));
+    for c in after.0 {
+        for n in c.counts {
+            line.dec(n as u32);
+        }
+    }
+    line.end();
     line.text(b"done").end();
     exit(ok)
 }
