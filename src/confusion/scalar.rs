@@ -103,7 +103,8 @@ mod tests {
     use crate::eval::{ClassCounts, Evaluator};
 
     /// The cell-by-cell counts equal the block counts of the host build's
-    /// evaluation, row for row, and taking them back restores zero.
+    /// evaluation, row for row, on every sign of threshold and logit, zeros
+    /// and extremes included; taking them back restores zero.
     #[test]
     fn cell_counts_match_the_block_counts() {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -114,11 +115,20 @@ mod tests {
             seed
         };
         for (rows, classes) in [(1, 1), (3, 7), (5, 64), (17, 100), (70, 131)] {
-            let logits: std::vec::Vec<f32> =
-                (0..rows * classes).map(|_| (next() % 2001) as f32 / 500.0 - 2.0).collect();
+            // Logits on a grid through 0, and both zeros, subnormals and the
+            // extremes.
+            let special = [0.0, -0.0, 1e-45, -1e-45, 1e-30, -1e-30, f32::MAX, -f32::MAX, 0.5, -0.5];
+            let logits: std::vec::Vec<f32> = (0..rows * classes)
+                .map(|_| match next() % 8 {
+                    0 => special[(next() % special.len() as u64) as usize],
+                    _ => (next() % 2001) as f32 / 500.0 - 2.0,
+                })
+                .collect();
             let labels: std::vec::Vec<u8> =
                 (0..rows * classes).map(|_| [0, 0, 1, crate::IGNORE][(next() % 4) as usize]).collect();
-            for threshold in [0.0, 0.5] {
+            for threshold in
+                [0.0, -0.0, 0.5, -0.5, 1e-45, -1e-45, -1.998, f32::MAX, -f32::MAX, f32::INFINITY, f32::NEG_INFINITY]
+            {
                 let mut want = std::vec![ClassCounts::default(); classes];
                 let mut ev = Evaluator::new(&mut want, threshold).unwrap();
                 ev.update(rows, &logits, &labels).unwrap();
