@@ -48,7 +48,7 @@ const CORTEX_M4F: Board = Board {
     machine: &["-M", "mps2-an386", "-cpu", "cortex-m4"],
     linker_script: "mps2.ld",
     calib_ticks: 4_998..=5_002,
-    // Measured at most 788 / 836 / 812 B at opt-levels 3 / s / z.
+    // Measured at most 732 / 836 / 812 B at opt-levels 3 / s / z.
     stack_budget: 1024,
     // Measured at most 424 / 492 B (loss / with the gradient).
     dense_budget: 512,
@@ -62,7 +62,7 @@ const CORTEX_M3: Board = Board {
     linker_script: "mps2.ld",
     calib_ticks: 4_998..=5_002,
     // Soft-float `f64` and `f32` in integer registers: measured at most
-    // 752 / 816 / 840 B.
+    // 704 / 732 / 760 B.
     stack_budget: 1280,
     // Measured at most 384 / 464 B.
     dense_budget: 640,
@@ -75,7 +75,7 @@ const RV32IMAFC: Board = Board {
     machine: &["-M", "virt", "-cpu", "rv32,d=false", "-bios", "none"],
     linker_script: "virt.ld",
     calib_ticks: 200_000..=200_016,
-    // Measured at most 732 / 812 / 812 B.
+    // Measured at most 748 / 780 / 748 B.
     stack_budget: 1024,
     // Measured at most 332 / 380 B.
     dense_budget: 512,

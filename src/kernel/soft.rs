@@ -39,6 +39,9 @@ use crate::lse::{Lse, Stream};
 /// and its reciprocal are then normal `f32`s well inside the exp's range.
 const FAST_LOGIT: f32 = 80.0;
 
+/// Each lane's index, for the lanes of a partial step (up to 16 lanes).
+static LANE_INDEX: [f32; 16] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0];
+
 /// One step's logits and weights `(1 - t, t)`, and the lanes that hold cells.
 #[derive(Clone, Copy)]
 struct Cells<V, const N: usize> {
@@ -48,14 +51,13 @@ struct Cells<V, const N: usize> {
 }
 
 impl<V: F32s<N>, const N: usize> Cells<V, N> {
-    /// A last partial step of fewer than `STEP` cells, padded.
+    /// A last partial step of fewer than `N` cells, padded (its lanes
+    /// numbered from a constant and compared with the count: no mask array
+    /// on the stack).
     #[inline(always)]
     fn tail(x: &[f32], t: &[f32]) -> Self {
-        let mut valid = [0.0f32; N];
-        for v in valid.iter_mut().take(x.len()) {
-            *v = f32::from_bits(u32::MAX);
-        }
-        Cells { s: V::load(&pad(x)), t: V::load(&pad(t)), valid: V::load(&valid) }
+        let lanes = LANE_INDEX.first_chunk::<N>().map_or(V::zero(), V::load);
+        Cells { s: V::load(&pad(x)), t: V::load(&pad(t)), valid: lanes.simd_lt(V::splat(x.len() as f32)) }
     }
 
     #[inline(always)]
@@ -116,43 +118,77 @@ struct Fast {
     poisoned: bool,
 }
 
-/// The unshifted pass (also validates the targets and logits). With a
-/// gradient buffer (`STORE`, as long as the row), it keeps each cell's
-/// `e^{s}` there for [`fast_grad`].
-#[cfg_attr(target_arch = "x86_64", inline(always))]
-fn fast_pass<S: Isa<N>, const N: usize, const STORE: bool>(logits: &[f32], targets: &[f32], store: &mut [f32]) -> Fast {
-    let mut acc = Sums::<S, N>::new();
-    let (mut ok, mut big, mut poison) = (S::V::splat(f32::from_bits(u32::MAX)), S::V::zero(), S::V::zero());
-    let (mut wn_max, mut wp_max) = (S::V::zero(), S::V::zero());
-    let (sc, st) = store.as_chunks_mut::<N>();
-    let mut out = sc.iter_mut();
-    for c in Steps::<S::V, N>::new(logits, targets) {
+/// The running state of the unshifted pass: the sums and the checks.
+struct FastAcc<S: Isa<N>, const N: usize> {
+    acc: Sums<S, N>,
+    ok: S::V,
+    big: S::V,
+    poison: S::V,
+    wn_max: S::V,
+    wp_max: S::V,
+}
+
+impl<S: Isa<N>, const N: usize> FastAcc<S, N> {
+    #[inline(always)]
+    fn new() -> Self {
+        let z = S::V::zero();
+        FastAcc { acc: Sums::new(), ok: S::V::splat(f32::from_bits(u32::MAX)), big: z, poison: z, wn_max: z, wp_max: z }
+    }
+
+    /// One step; returns its `e^{s}`.
+    #[inline(always)]
+    fn step(&mut self, c: Cells<S::V, N>) -> S::V {
         let (wn, wp) = c.weights();
         // NaN fails both comparisons.
-        ok = ok
+        self.ok = self.ok
             & ((c.t.simd_ge(S::V::zero()) & c.t.simd_le(S::V::one()))
                 | (c.valid ^ S::V::splat(f32::from_bits(u32::MAX))));
-        wn_max = wn_max.fast_max(wn);
-        wp_max = wp_max.fast_max(wp);
-        big = big | (c.s.abs().simd_gt(S::V::splat(FAST_LOGIT)) & c.valid);
-        poison += (c.s * S::V::zero()) & c.valid;
+        self.wn_max = self.wn_max.fast_max(wn);
+        self.wp_max = self.wp_max.fast_max(wp);
+        self.big = self.big | (c.s.abs().simd_gt(S::V::splat(FAST_LOGIT)) & c.valid);
+        self.poison += (c.s * S::V::zero()) & c.valid;
         let en = S::exp_clamped(c.s);
         let ep = (S::V::one() / en).fast_min(S::V::splat(f32::MAX));
-        acc.add(wn * en, wp * ep);
-        acc.count_steps(1);
+        self.acc.add(wn * en, wp * ep);
+        self.acc.count_steps(1);
+        en
+    }
+
+    #[inline(always)]
+    fn finish(mut self) -> Fast {
+        let facts =
+            Facts { has_neg: lane_max(self.wn_max) > 0.0, has_pos: lane_max(self.wp_max) > 0.0, valid: self.ok.all() };
+        Fast { pass: self.acc.finish_with(facts), big: self.big.any(), poisoned: self.poison.reduce_add() != 0.0 }
+    }
+}
+
+/// The unshifted pass (also validates the targets and logits). With a
+/// gradient buffer (`STORE`, as long as the row), it keeps each cell's
+/// `e^{s}` there for [`fast_grad`]. Whole steps in one loop and the partial
+/// last step after it, so that the loop's lanes are all cells (no lane
+/// masks to apply: on Cortex-M4F they are integer operations per lane).
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+fn fast_pass<S: Isa<N>, const N: usize, const STORE: bool>(logits: &[f32], targets: &[f32], store: &mut [f32]) -> Fast {
+    let mut f = FastAcc::<S, N>::new();
+    let all = S::V::splat(f32::from_bits(u32::MAX));
+    let ((xc, xt), (tc, tt)) = (logits.as_chunks::<N>(), targets.as_chunks::<N>());
+    let (sc, st) = store.as_chunks_mut::<N>();
+    let mut out = sc.iter_mut();
+    for (x, t) in xc.iter().zip(tc) {
+        let en = f.step(Cells { s: S::V::load(x), t: S::V::load(t), valid: all });
+        if STORE && let Some(g) = out.next() {
+            *g = en.to_array();
+        }
+    }
+    if !xt.is_empty() {
+        let en = f.step(Cells::tail(xt, tt));
         if STORE {
-            match out.next() {
-                Some(g) => *g = en.to_array(),
-                None => {
-                    for (d, e) in st.iter_mut().zip(en.to_array()) {
-                        *d = e;
-                    }
-                }
+            for (d, e) in st.iter_mut().zip(en.to_array()) {
+                *d = e;
             }
         }
     }
-    let facts = Facts { has_neg: lane_max(wn_max) > 0.0, has_pos: lane_max(wp_max) > 0.0, valid: ok.all() };
-    Fast { pass: acc.finish_with(facts), big: big.any(), poisoned: poison.reduce_add() != 0.0 }
+    f.finish()
 }
 
 /// The shifts of the weighted groups: the max of `±s + log w` over the cells
