@@ -22,6 +22,10 @@ pub(super) fn add(
 ) -> Result<(f64, u64), Error> {
     let (classes, threshold) = (totals.classes, totals.threshold);
     let chunk = chunk_rows(rows, classes);
+    // Counts (or takes back) the rows of one chunk.
+    let mut count = |rows: Range<usize>, sign: Sign| {
+        kernel::run(ChunkCount { counts: &mut *counts, logits, labels, rows, threshold, sign })
+    };
     let mut loss_sum = 0.0f64;
     let mut exact = 0u64;
     let mut first = 0;
@@ -33,27 +37,13 @@ pub(super) fn add(
                 // All or nothing: take back the chunks already counted.
                 let mut done = 0;
                 while done < first {
-                    kernel::run(ChunkCount {
-                        counts: &mut *counts,
-                        logits,
-                        labels,
-                        rows: done..done + chunk,
-                        threshold,
-                        sign: Sign::Undo,
-                    });
+                    count(done..done + chunk, Sign::Undo);
                     done += chunk;
                 }
                 return Err(e);
             }
         }
-        exact += kernel::run(ChunkCount {
-            counts: &mut *counts,
-            logits,
-            labels,
-            rows: first..first + n,
-            threshold,
-            sign: Sign::Add,
-        });
+        exact += count(first..first + n, Sign::Add);
         first += n;
     }
     Ok((loss_sum, exact))
