@@ -94,6 +94,41 @@ fn exp_is_within_max_ulp_on_its_whole_normal_range_at_every_level() {
     }
 }
 
+/// The MCU exp of `-x` taken from `x` (the sign in the constants) is the
+/// exp of `-x`, bit for bit, in every form: clamped or not, poisoned or
+/// not, fused or not, clamped by compares or by min and max.
+#[test]
+fn exp_of_negated_input_is_bit_exact() {
+    use crate::kernel::exp::exp_signed;
+    macro_rules! check {
+        ($($c:literal, $p:literal, $f:literal, $m:literal);*) => {$(
+            let mut bits = 0u32;
+            loop {
+                let x = f32::from_bits(bits);
+                let (neg, of_neg) =
+                    (exp_signed::<$c, $p, $f, true, $m>(x), exp_signed::<$c, $p, $f, false, $m>(-x));
+                assert!(
+                    neg.to_bits() == of_neg.to_bits() || (neg.is_nan() && of_neg.is_nan()),
+                    "{x:e}: {neg:e} vs {of_neg:e} (clamp {}, poison {}, fused {}, compares {})",
+                    $c, $p, $f, $m
+                );
+                match bits.checked_add(4099) {
+                    Some(b) => bits = b,
+                    None => break,
+                }
+            }
+            for x in [0.0f32, -0.0, LO, -LO, HI, -HI, 88.5, -88.5, f32::MAX, f32::MIN, f32::INFINITY, f32::NEG_INFINITY] {
+                let (neg, of_neg) =
+                    (exp_signed::<$c, $p, $f, true, $m>(x), exp_signed::<$c, $p, $f, false, $m>(-x));
+                assert!(neg.to_bits() == of_neg.to_bits() || (neg.is_nan() && of_neg.is_nan()), "{x:e}");
+            }
+        )*};
+    }
+    check!(false, false, false, false; false, true, false, false; true, false, false, false; true, true, false, false;
+           false, false, true, false; false, true, true, false; true, false, true, false; true, true, true, false;
+           true, false, false, true; true, true, false, true; true, false, true, true; true, true, true, true);
+}
+
 /// The MCU exp, fused and unfused, outside its range and in its clamped
 /// forms.
 #[test]

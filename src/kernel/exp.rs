@@ -244,29 +244,54 @@ pub(crate) fn exp_one<const CLAMP: bool, const POISON: bool>(x: f32) -> f32 {
 #[cfg(any(test, not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))))]
 #[inline(always)]
 pub(crate) fn exp_one_by<const CLAMP: bool, const POISON: bool, const FUSED: bool>(x: f32) -> f32 {
+    exp_signed::<CLAMP, POISON, FUSED, false, { cfg!(target_arch = "arm") }>(x)
+}
+
+/// [`exp_one`] of `-x`, bit for bit, with the sign taken by the
+/// constants and the reduction's subtraction (`vmls`, `vnmls`; RISC-V's
+/// `fnmsub`, `fmsub`) rather than by an instruction of its own.
+#[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+#[inline(always)]
+pub(crate) fn exp_one_neg<const CLAMP: bool, const POISON: bool>(x: f32) -> f32 {
+    exp_signed::<CLAMP, POISON, FUSED, true, { cfg!(target_arch = "arm") }>(x)
+}
+
+/// `e^{-x}` if `NEG`, else `e^{x}` ([`exp_one_by`]); the clamp by
+/// compares if `CMP` (as on Arm), else by float min and max.
+#[cfg(any(test, not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))))]
+#[inline(always)]
+pub(crate) fn exp_signed<const CLAMP: bool, const POISON: bool, const FUSED: bool, const NEG: bool, const CMP: bool>(
+    x: f32,
+) -> f32 {
+    // The input's clamp, for `-x` as bounds on `x` (exact: negation is).
+    let (lo, hi) = if NEG { (-HI, -LO) } else { (LO, HI) };
     // Not `f32::clamp` (opt-level z leaves it a call, with a panic path).
     // On Arm by compares (a NaN stays NaN): FPv4 has no float min/max, and
     // `f32::max`'s NaN rule costs more compares there; RISC-V's F extension
     // has them.
     #[allow(clippy::manual_clamp)]
-    let xc = match (CLAMP, cfg!(target_arch = "arm")) {
+    let xc = match (CLAMP, CMP) {
         (false, _) => x,
         (true, true) => {
-            if x < LO {
-                LO
-            } else if x > HI {
-                HI
+            if x < lo {
+                lo
+            } else if x > hi {
+                hi
             } else {
                 x
             }
         }
-        (true, false) => x.max(LO).min(HI),
+        // A NaN goes to the bound that `x`'s would (`f32::max` drops it).
+        (true, false) if NEG => x.min(hi).max(lo),
+        (true, false) => x.max(lo).min(hi),
     };
-    let t = fma::<FUSED>(xc, LOG2E, MAGIC);
+    // `(-x)·LOG2E` is `x·(-LOG2E)` exactly, so both signs round alike.
+    let t = fma::<FUSED>(xc, if NEG { -LOG2E } else { LOG2E }, MAGIC);
     // `-n`, exactly (as `t - MAGIC`); `n·LN2_HI` is exact too, so fused or
     // not the first step rounds once.
     let neg_n = MAGIC - t;
-    let r = fma::<FUSED>(neg_n, LN2_HI, if POISON { x } else { xc });
+    let v = if POISON { x } else { xc };
+    let r = fma::<FUSED>(neg_n, LN2_HI, if NEG { -v } else { v });
     let r = fma::<FUSED>(neg_n, LN2_LO, r);
     let r2 = r * r;
     let w = fma::<FUSED>(fma::<FUSED>(C6, r2, fma::<FUSED>(C5, r, C4)), r2, fma::<FUSED>(C3, r, C2));

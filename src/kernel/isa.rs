@@ -112,6 +112,21 @@ pub(crate) trait Isa<const N: usize>: Copy {
     fn see(seen: &mut u8x16, labels: &[u8; N]) {
         *seen |= classify!(u8x16, Self::label_bytes(labels));
     }
+    /// A row's last, partial step: [`Isa::terms`] of `x` (fewer than `N`
+    /// logits) padded with zeros, `labels` past them ignored (MCUs).
+    #[cfg_attr(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
+    #[inline(always)]
+    fn tail_terms<const SHIFTED: bool>(
+        neg: &mut Self::V,
+        pos: &mut Self::V,
+        seen: &mut u8x16,
+        x: &[f32],
+        labels: &[u8; N],
+        shifts: super::sums::Shifts,
+    ) -> [f32; N] {
+        let k = &super::exp::Consts::new();
+        Self::terms::<SHIFTED>(neg, pos, seen, &super::pad::<N>(x), labels, shifts, k)
+    }
     /// One step's terms: for each lane `v = ±x` (`+` negative, `-`
     /// positive; minus its group's shift when `SHIFTED`) and `e = exp(v)`,
     /// added into its group's sum; returns the terms signed (`+e`

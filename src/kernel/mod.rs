@@ -80,6 +80,25 @@ pub(crate) use tally::{Tally, row_loss_counted};
 use crate::Error;
 use crate::lse::Stream;
 
+/// A row's last, partial step: `$x` (fewer than `N` logits) padded with
+/// zeros, `$labels` with ignored lanes; its signed terms. On MCUs cell by
+/// cell ([`Isa::tail_terms`]: a step has eight exps there, each in its
+/// label's branch); elsewhere written out here (a function of its own
+/// changed the x86 frames).
+macro_rules! tail_step {
+    ($acc:ident, $N:ident, $shifted:tt, $x:expr, $labels:expr, $shifts:expr, $k:expr) => {{
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+        let out = {
+            let out = $acc.step::<$shifted>(&pad::<$N>($x), $labels, $shifts, $k);
+            $acc.count_steps(1);
+            out
+        };
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+        let out = $acc.tail::<$shifted>($x, $labels, $shifts);
+        out
+    }};
+}
+
 // The row functions below are `inline(always)` on x86-64: the dispatcher runs
 // them inside `#[target_feature]` functions, and a function compiled on its
 // own would not have the features (its intrinsics would become calls).
@@ -121,8 +140,7 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
                 acc.count_steps(1);
             }
             if !xt.is_empty() {
-                acc.step::<SHIFTED>(&pad::<N>(xt), &pad_labels::<N>(yt), shifts, k);
-                acc.count_steps(1);
+                tail_step!(acc, N, SHIFTED, xt, &pad_labels::<N>(yt), shifts, k);
             }
         }
         None => {
@@ -139,8 +157,7 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
                 acc.count_steps(1);
             }
             if !xt.is_empty() {
-                acc.step::<SHIFTED>(&pad::<N>(xt), &labels.tail::<N>(xt.len()), shifts, k);
-                acc.count_steps(1);
+                tail_step!(acc, N, SHIFTED, xt, &labels.tail::<N>(xt.len()), shifts, k);
             }
         }
     }
@@ -183,8 +200,7 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
                 acc.count_steps(1);
             }
             if !xt.is_empty() {
-                let out = acc.step::<SHIFTED>(&pad::<N>(xt), &pad_labels::<N>(yt), shifts, k);
-                acc.count_steps(1);
+                let out = tail_step!(acc, N, SHIFTED, xt, &pad_labels::<N>(yt), shifts, k);
                 for (d, s) in gt.iter_mut().zip(out) {
                     *d = s;
                 }
@@ -206,8 +222,7 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
                 acc.count_steps(1);
             }
             if !xt.is_empty() {
-                let out = acc.step::<SHIFTED>(&pad::<N>(xt), &labels.tail::<N>(xt.len()), shifts, k);
-                acc.count_steps(1);
+                let out = tail_step!(acc, N, SHIFTED, xt, &labels.tail::<N>(xt.len()), shifts, k);
                 for (d, s) in gt.iter_mut().zip(out) {
                     *d = s;
                 }
@@ -241,8 +256,7 @@ fn sums_in_place<S: Isa<N>, const N: usize>(
         acc.count_steps(1);
     }
     if !bt.is_empty() {
-        let out = acc.step::<true>(&pad::<N>(bt), &labels.tail::<N>(bt.len()), shifts, k);
-        acc.count_steps(1);
+        let out = tail_step!(acc, N, true, bt, &labels.tail::<N>(bt.len()), shifts, k);
         for (d, s) in bt.iter_mut().zip(out) {
             *d = s;
         }

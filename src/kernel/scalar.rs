@@ -13,7 +13,7 @@ use core::ops::{Add, AddAssign, BitAnd, BitOr, BitXor, Div, Mul, Neg, Sub};
 
 use wide::u8x16;
 
-use super::exp::{Consts, exp_one, exp_saturated};
+use super::exp::{Consts, exp_one, exp_one_neg, exp_saturated};
 use super::isa::{Base, F32s, Isa, Masks};
 use super::sums::Shifts;
 use super::tally::{NoTally, Tally};
@@ -251,6 +251,30 @@ impl Isa<4> for Base {
     fn exp_clamped(v: L4) -> L4 {
         lanes1!(v, |x| exp_one::<true, false>(x))
     }
+    /// The fast path's cells one by one, into the first lane (a step's
+    /// eight exps cost 1.6 KB of Cortex-M4F flash in the dense loss and
+    /// gradient at opt-level 3 as a tail step in each pass; the first lane
+    /// still takes at most 8 terms between flushes).
+    #[inline(always)]
+    fn tail_terms<const SHIFTED: bool>(
+        neg: &mut L4,
+        pos: &mut L4,
+        seen: &mut u8x16,
+        x: &[f32],
+        labels: &[u8; 4],
+        shifts: Shifts,
+    ) -> [f32; 4] {
+        if SHIFTED || !EXP_IN_BRANCH {
+            return Self::terms::<SHIFTED>(neg, pos, seen, &super::pad::<4>(x), labels, shifts, &Consts::new());
+        }
+        let mut out = [0.0; 4];
+        let mut class = 0u8;
+        for ((o, &x), &y) in out.iter_mut().zip(x).zip(labels) {
+            *o = fast_term(&mut neg.0[0], &mut pos.0[0], &mut class, x, y, 0, &mut NoTally);
+        }
+        seen.as_mut_array()[0] |= class;
+        out
+    }
     /// Per lane, by the label in scalar code: the sign and the group's
     /// sum picked by compares (predicated moves and adds on Arm) instead of
     /// lane masks, which these FPUs would build and apply in integer
@@ -298,6 +322,65 @@ impl Isa<4> for Base {
     }
 }
 
+/// Whether the fast path takes each lane's exp in its label's branch
+/// ([`Base::terms_tallied`]). Not on RISC-V at opt-level "z" (where
+/// `build.rs` leaves the exp unfused): there the eight copies of the exp
+/// kept their constants in integer registers, moved to the FPU at each use
+/// (48 instead of 43 instructions per logit of the loss on RV32).
+const EXP_IN_BRANCH: bool = cfg!(any(target_arch = "arm", mlcce_fma = "riscv"));
+
+/// One cell of the fast path: its exp (of `x` or of `-x`, in its label's
+/// branch) added to its group's sum and its class OR-ed into `class`
+/// (`classify!`: 1 negative, 2 positive, 4 invalid) and told to `tally`
+/// as lane `lane`. Returns the signed term. (No closure: opt-level z
+/// calls a closure rather than inline it.)
+#[inline(always)]
+fn fast_term(
+    neg: &mut f32,
+    pos: &mut f32,
+    class: &mut u8,
+    x: f32,
+    label: u8,
+    lane: usize,
+    tally: &mut impl Tally,
+) -> f32 {
+    match label {
+        0 => {
+            let e = fast_exp::<false>(x);
+            *neg += e;
+            *class |= 1;
+            tally.negative(lane, x);
+            e
+        }
+        1 => {
+            let e = fast_exp::<true>(x);
+            *pos += e;
+            *class |= 2;
+            tally.positive(lane, x);
+            -e
+        }
+        crate::IGNORE => 0.0,
+        _ => {
+            *class |= 4;
+            0.0
+        }
+    }
+}
+
+/// The fast path's exp of `x`, or of `-x` if `NEG`: on Arm with the
+/// exponent saturated ([`exp_saturated`]), on RISC-V clamped by its float
+/// min and max (two instructions; its integer clamp measured slower at
+/// opt-level z).
+#[inline(always)]
+fn fast_exp<const NEG: bool>(x: f32) -> f32 {
+    match (NEG, cfg!(target_arch = "arm")) {
+        (false, true) => exp_saturated(x),
+        (true, true) => exp_one_neg::<false, true>(x),
+        (false, false) => exp_one::<true, true>(x),
+        (true, false) => exp_one_neg::<true, true>(x),
+    }
+}
+
 impl Base {
     /// [`Isa::terms`], telling `tally` each negative and positive cell
     /// from the same label test (the evaluation's counts, taken in the
@@ -313,9 +396,21 @@ impl Base {
         shifts: Shifts,
         tally: &mut impl Tally,
     ) -> [f32; 4] {
-        // On Arm the sign from the label's low bit in an integer register
-        // (an ignored lane's value is never added); RISC-V negates in
-        // its FPU.
+        let mut class = 0u8;
+        if !SHIFTED && EXP_IN_BRANCH {
+            // Each lane's exp in its label's branch, of `x` or of `-x` (the
+            // sign folded into the exp's constants), and none for an
+            // ignored or invalid lane. The label facts too, from the same
+            // compares (the classes of `classify!`: 1 negative, 2 positive,
+            // 4 invalid), instead of the four labels classified in an
+            // integer word (`see`, which the maxima pass keeps).
+            let e = per_lane!(|i| fast_term(&mut neg.0[i], &mut pos.0[i], &mut class, x[i], labels[i], i, tally));
+            seen.as_mut_array()[0] |= class;
+            return e.0;
+        }
+        // The sign from the label, on Arm from its low bit in an integer
+        // register (an ignored lane's value is never added); RISC-V negates
+        // in its FPU.
         let v = if cfg!(target_arch = "arm") {
             per_lane!(|i| f32::from_bits(x[i].to_bits() ^ (u32::from(labels[i] & 1) << 31)))
         } else {
@@ -333,18 +428,9 @@ impl Base {
             } else {
                 lanes1!(shifted, |x| exp_one::<true, false>(x))
             }
-        } else if cfg!(target_arch = "arm") {
-            lanes1!(v, |x| exp_saturated(x))
         } else {
-            // RISC-V's F extension has float min and max (two instructions
-            // for the clamp); its integer clamp measured slower at opt-level z.
-            lanes1!(v, |x| exp_one::<true, true>(x))
+            lanes1!(v, |x| fast_exp::<false>(x))
         };
-        // The label facts too, from the same compares (the classes of
-        // `classify!`: 1 negative, 2 positive, 4 invalid), instead of the
-        // four labels classified in an integer word (`see`, which the
-        // maxima pass keeps).
-        let mut class = 0u8;
         let e = per_lane!(|i| match labels[i] {
             0 => {
                 neg.0[i] += e.0[i];

@@ -221,6 +221,15 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         S::terms::<SHIFTED>(&mut self.neg, &mut self.pos, &mut self.seen, x, labels, shifts, k)
     }
 
+    /// A row's last, partial step ([`Isa::tail_terms`]), counted.
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+    #[inline(always)]
+    pub(crate) fn tail<const SHIFTED: bool>(&mut self, x: &[f32], labels: &[u8; N], shifts: Shifts) -> [f32; N] {
+        let out = S::tail_terms::<SHIFTED>(&mut self.neg, &mut self.pos, &mut self.seen, x, labels, shifts);
+        self.count_steps(1);
+        out
+    }
+
     /// A whole block of steps (whole flushes: `B` a multiple of
     /// [`Sums::FLUSH`]; the flushes between them here, the last one the
     /// caller's); the signed terms stored in `out` if given.
