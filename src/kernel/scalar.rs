@@ -264,7 +264,7 @@ impl Isa<4> for Base {
         labels: &[u8; 4],
         shifts: Shifts,
     ) -> [f32; 4] {
-        if SHIFTED || !EXP_IN_BRANCH {
+        if SHIFTED {
             return Self::terms::<SHIFTED>(neg, pos, seen, &super::pad::<4>(x), labels, shifts, &Consts::new());
         }
         let mut out = [0.0; 4];
@@ -321,13 +321,6 @@ impl Isa<4> for Base {
         u8x16::new(b)
     }
 }
-
-/// Whether the fast path takes each lane's exp in its label's branch
-/// ([`Base::terms_tallied`]). Not on RISC-V at opt-level "z" (where
-/// `build.rs` leaves the exp unfused): there the eight copies of the exp
-/// kept their constants in integer registers, moved to the FPU at each use
-/// (48 instead of 43 instructions per logit of the loss on RV32).
-const EXP_IN_BRANCH: bool = cfg!(any(target_arch = "arm", mlcce_fma = "riscv"));
 
 /// One cell of the fast path: its exp (of `x` or of `-x`, in its label's
 /// branch) added to its group's sum and its class OR-ed into `class`
@@ -397,7 +390,7 @@ impl Base {
         tally: &mut impl Tally,
     ) -> [f32; 4] {
         let mut class = 0u8;
-        if !SHIFTED && EXP_IN_BRANCH {
+        if !SHIFTED {
             // Each lane's exp in its label's branch, of `x` or of `-x` (the
             // sign folded into the exp's constants), and none for an
             // ignored or invalid lane. The label facts too, from the same
@@ -418,18 +411,14 @@ impl Base {
         };
         // The scalar exp, not the lanes' (whose constants, a struct of
         // lanes, opt-levels s and z keep on the stack: 352 B).
-        let e = if SHIFTED {
-            let shifted = v - per_lane!(|i| if labels[i] == 1 { shifts.pos } else { shifts.neg });
-            if cfg!(target_arch = "arm") {
-                // Inputs `<= 0` (and finite: the maxima pass checked):
-                // clamped below only, by a compare (`f32::max` is a call
-                // to `fmaxf` on FPv4), the exponent saturated.
-                lanes1!(shifted, |x| exp_saturated(if x < super::exp::LO { super::exp::LO } else { x }))
-            } else {
-                lanes1!(shifted, |x| exp_one::<true, false>(x))
-            }
+        let shifted = v - per_lane!(|i| if labels[i] == 1 { shifts.pos } else { shifts.neg });
+        let e = if cfg!(target_arch = "arm") {
+            // Inputs `<= 0` (and finite: the maxima pass checked): clamped
+            // below only, by a compare (`f32::max` is a call to `fmaxf` on
+            // FPv4), the exponent saturated.
+            lanes1!(shifted, |x| exp_saturated(if x < super::exp::LO { super::exp::LO } else { x }))
         } else {
-            lanes1!(v, |x| fast_exp::<false>(x))
+            lanes1!(shifted, |x| exp_one::<true, false>(x))
         };
         let e = per_lane!(|i| match labels[i] {
             0 => {
