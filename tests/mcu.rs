@@ -236,7 +236,10 @@ fn check_board(board: &Board) {
         "| opt-level | case | mlcce_sparse_loss_grad | mlcce_soft_loss_grad | mlcce_globalpointer_loss_grad (L*L logits) |\n\
          |---|---|---|---|---|\n",
     );
-    for opt in ["3", "s", "z"] {
+    // Instructions per logit on the 1000-class row, per function, at each
+    // opt-level (in the order below).
+    let mut costs: Vec<(&str, [f64; 3])> = vec![];
+    for (o, opt) in ["3", "s", "z"].into_iter().enumerate() {
         let lib = clib::cross_staticlib(board.target, opt);
         let out = run_on_qemu(board, &lib, opt, &cases_rs);
         let what = |k: usize| format!("opt-level {opt}, case {k} ({}x{})", cases[k].rows, cases[k].classes);
@@ -309,11 +312,11 @@ fn check_board(board: &Board) {
                 let got_g: Vec<f32> = g.iter().map(|h| bits(h)).collect();
                 assert_grad(&got_g, &want_g, &format!("{}: {name}", what(k)));
                 extra_stacks.push((*name, l[4]));
-                extra_costs.push(format!(
-                    "{:.0} instr/logit, {} B",
-                    l[3].parse::<f64>().unwrap() * per_tick / g.len().max(1) as f64,
-                    l[4]
-                ));
+                let cost = l[3].parse::<f64>().unwrap() * per_tick / g.len().max(1) as f64;
+                if (c.rows, c.classes) == (1, 1000) {
+                    note_cost(&mut costs, name, o, cost);
+                }
+                extra_costs.push(format!("{cost:.0} instr/logit, {} B", l[4]));
             }
             writeln!(table2, "| {opt} | {}x{} | {} |", c.rows, c.classes, extra_costs.join(" | ")).unwrap();
 
@@ -336,6 +339,16 @@ fn check_board(board: &Board) {
 
             let cells = (c.rows * c.classes) as f64;
             let per_logit = |ticks: &str, n: f64| ticks.parse::<f64>().unwrap() * per_tick / n;
+            if (c.rows, c.classes) == (1, 1000) {
+                for (name, cost) in [
+                    ("mlcce_loss", per_logit(l[3], cells)),
+                    ("mlcce_loss_grad", per_logit(g[3], cells)),
+                    ("the stream", per_logit(st[3], c.classes as f64)),
+                    ("mlcce_eval_update", per_logit(ev[2], cells)),
+                ] {
+                    note_cost(&mut costs, name, o, cost);
+                }
+            }
             writeln!(
                 table,
                 "| {opt} | {}x{} | {:.0} instr/logit, {} B | {:.0} instr/logit, {} B | {:.0} instr/logit, {} B | {:.0} instr/logit, {} B |",
@@ -362,6 +375,30 @@ fn check_board(board: &Board) {
         assert_eq!(undo, [want], "opt-level {opt}: failed evaluation updates (statuses, unchanged, counts)");
     }
     eprintln!("{table}\n{table2}");
+    // Opt-levels s and z, for size, run at most 1.5x the instructions of
+    // opt-level 3.
+    assert!(costs.len() >= 7, "costs of the 1000-class row: {costs:?}");
+    for (name, [o3, s, z]) in &costs {
+        for (opt, cost) in [("s", s), ("z", z)] {
+            assert!(
+                *cost <= 1.5 * o3,
+                "{}: {name} at opt-level {opt}: {cost:.1} instr/logit, over 1.5x opt-level 3's {o3:.1}",
+                board.name
+            );
+        }
+    }
+}
+
+/// Records `cost` as `name`'s at the `o`-th opt-level.
+fn note_cost<'a>(costs: &mut Vec<(&'a str, [f64; 3])>, name: &'a str, o: usize, cost: f64) {
+    match costs.iter_mut().find(|(n, _)| *n == name) {
+        Some((_, c)) => c[o] = cost,
+        None => {
+            let mut c = [f64::NAN; 3];
+            c[o] = cost;
+            costs.push((name, c));
+        }
+    }
 }
 
 /// The f64 reference losses and gradients of the program's sparse, soft
