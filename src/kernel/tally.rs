@@ -4,11 +4,10 @@
 //! (`confusion::count_cells`) loads the cell again, tests its label again and
 //! loops again (on Cortex-M4F the evaluation cost 1.8x the loss alone).
 
-use super::exp::Consts;
 use super::isa::Base;
 use super::labels::{Dense, Facts};
 use super::sums::{Shifts, Sums};
-use super::{Whole, pad, pad_labels, pass, row_maxima};
+use super::{Whole, pad_labels, pass, row_maxima};
 use crate::Error;
 use crate::confusion::{StepCounts, count_cells};
 use crate::eval::ClassCounts;
@@ -51,18 +50,29 @@ pub(crate) fn row_loss_counted(
     let (x, y) = (logits.get(..n).unwrap_or(&[]), labels.get(..n).unwrap_or(&[]));
     let c = counts.get_mut(..n).unwrap_or(&mut []);
     let ((xc, xt), (yc, yt), (cc, ct)) = (x.as_chunks::<4>(), y.as_chunks::<4>(), c.as_chunks_mut::<4>());
-    let (shifts, k) = (Shifts::new(0.0, 0.0), &Consts::new());
+    let shifts = Shifts::new(0.0, 0.0);
     let mut acc = Sums::<Base, 4>::new();
     let mut wrong = false;
-    for ((x, y), c) in xc.iter().zip(yc).zip(cc) {
+    // Two steps an iteration (one loop counter and one flush test for
+    // both): 43 instead of 45 instructions per logit on Cortex-M4F.
+    let ((x2, x1), (y2, y1), (c2, c1)) = (xc.as_chunks::<2>(), yc.as_chunks::<2>(), cc.as_chunks_mut::<2>());
+    for ((x, y), [ca, cb]) in x2.iter().zip(y2).zip(c2) {
+        let mut step = StepCounts { counts: ca, threshold, wrong: false };
+        acc.step_tallied::<false>(&x[0], &y[0], shifts, &mut step);
+        wrong |= step.wrong;
+        let mut step = StepCounts { counts: cb, threshold, wrong: false };
+        acc.step_tallied::<false>(&x[1], &y[1], shifts, &mut step);
+        wrong |= step.wrong;
+        acc.count_steps(2);
+    }
+    for ((x, y), c) in x1.iter().zip(y1).zip(c1) {
         let mut step = StepCounts { counts: c, threshold, wrong: false };
         acc.step_tallied::<false>(x, y, shifts, &mut step);
         wrong |= step.wrong;
         acc.count_steps(1);
     }
     if !xt.is_empty() {
-        acc.step::<false>(&pad::<4>(xt), &pad_labels::<4>(yt), shifts, k);
-        acc.count_steps(1);
+        acc.tail::<false>(xt, &pad_labels::<4>(yt), shifts);
         wrong |= count_cells(ct, xt, yt, threshold, 1) == 0;
     }
     let fast = acc.finish(Facts::NONE);
