@@ -387,6 +387,14 @@ fn check_board(board: &Board) {
             );
         }
     }
+    // The evaluation counts within 1.3x the loss alone at opt-level 3.
+    let cost = |name: &str| costs.iter().find(|(n, _)| *n == name).map_or(f64::NAN, |(_, c)| c[0]);
+    let (eval, loss) = (cost("mlcce_eval_update"), cost("mlcce_loss"));
+    assert!(
+        eval <= 1.3 * loss,
+        "{}: mlcce_eval_update {eval:.1} instr/logit at opt-level 3, over 1.3x mlcce_loss's {loss:.1}",
+        board.name
+    );
 }
 
 /// Records `cost` as `name`'s at the `o`-th opt-level.

@@ -53,22 +53,28 @@ pub(crate) fn row_loss_counted(
     let shifts = Shifts::new(0.0, 0.0);
     let mut acc = Sums::<Base, 4>::new();
     let mut wrong = false;
-    // Two steps an iteration (one loop counter and one flush test for
-    // both): 43 instead of 45 instructions per logit on Cortex-M4F.
-    let ((x2, x1), (y2, y1), (c2, c1)) = (xc.as_chunks::<2>(), yc.as_chunks::<2>(), cc.as_chunks_mut::<2>());
-    for ((x, y), [ca, cb]) in x2.iter().zip(y2).zip(c2) {
-        let mut step = StepCounts { counts: ca, threshold, wrong: false };
-        acc.step_tallied::<false>(&x[0], &y[0], shifts, &mut step);
-        wrong |= step.wrong;
-        let mut step = StepCounts { counts: cb, threshold, wrong: false };
-        acc.step_tallied::<false>(&x[1], &y[1], shifts, &mut step);
-        wrong |= step.wrong;
-        acc.count_steps(2);
+    // One step, its cells counted into `c` (a macro: opt-level z calls a
+    // closure rather than inline it).
+    macro_rules! counted {
+        ($x:expr, $y:expr, $c:expr) => {{
+            let mut step = StepCounts { counts: $c, threshold, wrong: false };
+            acc.step_tallied::<false>($x, $y, shifts, &mut step);
+            wrong |= step.wrong;
+        }};
     }
-    for ((x, y), c) in x1.iter().zip(y1).zip(c1) {
-        let mut step = StepCounts { counts: c, threshold, wrong: false };
-        acc.step_tallied::<false>(x, y, shifts, &mut step);
-        wrong |= step.wrong;
+    // Four steps an iteration, written out, flushed once (one loop test
+    // and no flush test): 41 instead of 45 instructions per logit on
+    // Cortex-M4F for 5 KB of flash.
+    let ((x4, xr), (y4, yr), (c4, cr)) = (xc.as_chunks::<4>(), yc.as_chunks::<4>(), cc.as_chunks_mut::<4>());
+    for ((x, y), [c0, c1, c2, c3]) in x4.iter().zip(y4).zip(c4) {
+        counted!(&x[0], &y[0], c0);
+        counted!(&x[1], &y[1], c1);
+        counted!(&x[2], &y[2], c2);
+        counted!(&x[3], &y[3], c3);
+        acc.count_steps(4);
+    }
+    for ((x, y), c) in xr.iter().zip(yr).zip(cr) {
+        counted!(x, y, c);
         acc.count_steps(1);
     }
     if !xt.is_empty() {
