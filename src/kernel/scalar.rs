@@ -275,13 +275,13 @@ impl Isa<4> for Base {
         seen.as_mut_array()[0] |= class;
         out
     }
-    /// Per lane, by the label in scalar code: the sign and the group's
-    /// sum picked by compares (predicated moves and adds on Arm) instead of
-    /// lane masks, which these FPUs would build and apply in integer
-    /// registers. The fast path's `exp` on Arm saturates the exponent in
-    /// integer arithmetic instead of clamping the input in float compares
-    /// ([`exp_saturated`](super::exp::exp_saturated); FPv4 has no float
-    /// min/max).
+    /// Per lane, by the label in scalar code: the group's sum (and on the
+    /// fast path the exp of `x` or of `-x`) picked by a branch on the
+    /// label instead of lane masks, which these FPUs would build and apply
+    /// in integer registers. The fast path's `exp` on Arm saturates the
+    /// exponent in integer arithmetic instead of clamping the input in
+    /// float compares ([`exp_saturated`](super::exp::exp_saturated); FPv4
+    /// has no float min/max).
     #[inline(always)]
     fn terms<const SHIFTED: bool>(
         neg: &mut L4,
