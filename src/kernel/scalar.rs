@@ -292,7 +292,48 @@ impl Isa<4> for Base {
         shifts: Shifts,
         _: &Consts<L4>,
     ) -> [f32; 4] {
-        Base::terms_tallied::<SHIFTED>(neg, pos, seen, x, labels, shifts, &mut NoTally)
+        if !SHIFTED {
+            return Base::terms_tallied(neg, pos, seen, x, labels, &mut NoTally);
+        }
+        let mut class = 0u8;
+        // The sign from the label, on Arm from its low bit in an integer
+        // register (an ignored lane's value is never added); RISC-V negates
+        // in its FPU.
+        let v = if cfg!(target_arch = "arm") {
+            per_lane!(|i| f32::from_bits(x[i].to_bits() ^ (u32::from(labels[i] & 1) << 31)))
+        } else {
+            per_lane!(|i| if labels[i] == 1 { -x[i] } else { x[i] })
+        };
+        // The scalar exp, not the lanes' (whose constants, a struct of
+        // lanes, opt-levels s and z keep on the stack: 352 B).
+        let shifted = v - per_lane!(|i| if labels[i] == 1 { shifts.pos } else { shifts.neg });
+        let e = if cfg!(target_arch = "arm") {
+            // Inputs `<= 0` (and finite: the maxima pass checked): clamped
+            // below only, by a compare (`f32::max` is a call to `fmaxf` on
+            // FPv4), the exponent saturated.
+            lanes1!(shifted, |x| exp_saturated(if x < super::exp::LO { super::exp::LO } else { x }))
+        } else {
+            lanes1!(shifted, |x| exp_one::<true, false>(x))
+        };
+        let e = per_lane!(|i| match labels[i] {
+            0 => {
+                neg.0[i] += e.0[i];
+                class |= 1;
+                e.0[i]
+            }
+            1 => {
+                pos.0[i] += e.0[i];
+                class |= 2;
+                -e.0[i]
+            }
+            crate::IGNORE => 0.0,
+            _ => {
+                class |= 4;
+                0.0
+            }
+        });
+        seen.as_mut_array()[0] |= class;
+        e.0
     }
     #[inline(always)]
     fn masks(labels: &[u8; 4]) -> Masks<L4> {
@@ -375,70 +416,26 @@ fn fast_exp<const NEG: bool>(x: f32) -> f32 {
 }
 
 impl Base {
-    /// [`Isa::terms`], telling `tally` each negative and positive cell
-    /// from the same label test (the evaluation's counts, taken in the
-    /// loss pass: `kernel::tally`).
+    /// [`Isa::terms`] of the fast path, telling `tally` each negative and
+    /// positive cell from the same label test (the evaluation's counts,
+    /// taken in the loss pass: `kernel::tally`).
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn terms_tallied<const SHIFTED: bool>(
+    pub(crate) fn terms_tallied(
         neg: &mut L4,
         pos: &mut L4,
         seen: &mut u8x16,
         x: &[f32; 4],
         labels: &[u8; 4],
-        shifts: Shifts,
         tally: &mut impl Tally,
     ) -> [f32; 4] {
         let mut class = 0u8;
-        if !SHIFTED {
-            // Each lane's exp in its label's branch, of `x` or of `-x` (the
-            // sign folded into the exp's constants), and none for an
-            // ignored or invalid lane. The label facts too, from the same
-            // compares (the classes of `classify!`: 1 negative, 2 positive,
-            // 4 invalid), instead of the four labels classified in an
-            // integer word (`see`, which the maxima pass keeps).
-            let e = per_lane!(|i| fast_term(&mut neg.0[i], &mut pos.0[i], &mut class, x[i], labels[i], i, tally));
-            seen.as_mut_array()[0] |= class;
-            return e.0;
-        }
-        // The sign from the label, on Arm from its low bit in an integer
-        // register (an ignored lane's value is never added); RISC-V negates
-        // in its FPU.
-        let v = if cfg!(target_arch = "arm") {
-            per_lane!(|i| f32::from_bits(x[i].to_bits() ^ (u32::from(labels[i] & 1) << 31)))
-        } else {
-            per_lane!(|i| if labels[i] == 1 { -x[i] } else { x[i] })
-        };
-        // The scalar exp, not the lanes' (whose constants, a struct of
-        // lanes, opt-levels s and z keep on the stack: 352 B).
-        let shifted = v - per_lane!(|i| if labels[i] == 1 { shifts.pos } else { shifts.neg });
-        let e = if cfg!(target_arch = "arm") {
-            // Inputs `<= 0` (and finite: the maxima pass checked): clamped
-            // below only, by a compare (`f32::max` is a call to `fmaxf` on
-            // FPv4), the exponent saturated.
-            lanes1!(shifted, |x| exp_saturated(if x < super::exp::LO { super::exp::LO } else { x }))
-        } else {
-            lanes1!(shifted, |x| exp_one::<true, false>(x))
-        };
-        let e = per_lane!(|i| match labels[i] {
-            0 => {
-                neg.0[i] += e.0[i];
-                class |= 1;
-                tally.negative(i, x[i]);
-                e.0[i]
-            }
-            1 => {
-                pos.0[i] += e.0[i];
-                class |= 2;
-                tally.positive(i, x[i]);
-                -e.0[i]
-            }
-            crate::IGNORE => 0.0,
-            _ => {
-                class |= 4;
-                0.0
-            }
-        });
+        // Each lane's exp in its label's branch, of `x` or of `-x` (the
+        // sign folded into the exp's constants), and none for an
+        // ignored or invalid lane. The label facts too, from the same
+        // compares (the classes of `classify!`: 1 negative, 2 positive,
+        // 4 invalid), instead of the four labels classified in an
+        // integer word (`see`, which the maxima pass keeps).
+        let e = per_lane!(|i| fast_term(&mut neg.0[i], &mut pos.0[i], &mut class, x[i], labels[i], i, tally));
         seen.as_mut_array()[0] |= class;
         e.0
     }

@@ -314,24 +314,15 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
 
 #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
 impl Sums<super::isa::Base, 4> {
-    /// [`Sums::step`], telling `tally` each negative and positive cell (the
-    /// four scalar lanes of MCUs).
+    /// [`Sums::step`] of the fast path, telling `tally` each negative and
+    /// positive cell (the four scalar lanes of MCUs).
     #[inline(always)]
-    pub(crate) fn step_tallied<const SHIFTED: bool>(
+    pub(crate) fn step_tallied(
         &mut self,
         x: &[f32; 4],
         labels: &[u8; 4],
-        shifts: Shifts,
         tally: &mut impl super::tally::Tally,
     ) -> [f32; 4] {
-        super::isa::Base::terms_tallied::<SHIFTED>(
-            &mut self.neg,
-            &mut self.pos,
-            &mut self.seen,
-            x,
-            labels,
-            shifts,
-            tally,
-        )
+        super::isa::Base::terms_tallied(&mut self.neg, &mut self.pos, &mut self.seen, x, labels, tally)
     }
 }

@@ -58,7 +58,7 @@ pub(crate) fn row_loss_counted(
     macro_rules! counted {
         ($x:expr, $y:expr, $c:expr) => {{
             let mut step = StepCounts { counts: $c, threshold, wrong: false };
-            acc.step_tallied::<false>($x, $y, shifts, &mut step);
+            acc.step_tallied($x, $y, &mut step);
             wrong |= step.wrong;
         }};
     }
