@@ -459,7 +459,7 @@ pub(crate) fn segments_loss_grad_in_place<S: Isa<N>, const N: usize>(
     scale: f32,
 ) -> Result<f64, Error> {
     let (mn, mp) = row_maxima::<S, N>(buf, segs)?;
-    let state = pass_in_place::<S, N>(buf, segs, Shifts::new(mn, mp))?.state(mn, mp);
+    let state = pass_in_place::<S, N>(buf, segs, Shifts::new(mn, mp))?;
     scale_segments::<S, N>(buf, segs, state, scale)?;
     Ok(state.loss_f64())
 }
@@ -474,7 +474,7 @@ fn pass_in_place<S: Isa<N>, const N: usize>(
     buf: &mut [f32],
     segs: &impl Segments,
     shifts: Shifts,
-) -> Result<Pass, Error> {
+) -> Result<Stream, Error> {
     let mut acc = Sums::<S, N>::new();
     let mut done = 0;
     for (r, l) in segs.segments() {
@@ -483,7 +483,7 @@ fn pass_in_place<S: Isa<N>, const N: usize>(
         sums_in_place::<S, N>(&mut acc, buf.get_mut(r).ok_or(Error::Shape)?, l, shifts);
     }
     zero(buf, done..buf.len());
-    Ok(acc.finish(Facts::NONE))
+    Ok(acc.finish(Facts::NONE).state(shifts.neg, shifts.pos))
 }
 
 /// The loss state of one row (`logits.len()` cells), for the streaming API.
