@@ -127,6 +127,20 @@ pub(crate) trait Isa<const N: usize>: Copy {
         let k = &super::exp::Consts::new();
         Self::terms::<SHIFTED>(neg, pos, seen, &super::pad::<N>(x), labels, shifts, k)
     }
+    /// [`Isa::tail_terms`] with the terms written to `dst` (as long as `x`).
+    #[cfg_attr(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
+    #[inline(always)]
+    fn tail_terms_into<const SHIFTED: bool>(
+        neg: &mut Self::V,
+        pos: &mut Self::V,
+        seen: &mut u8x16,
+        x: &[f32],
+        labels: &[u8; N],
+        shifts: super::sums::Shifts,
+        dst: &mut [f32],
+    ) {
+        super::store_tail(dst, Self::tail_terms::<SHIFTED>(neg, pos, seen, x, labels, shifts));
+    }
     /// One step's terms: for each lane `v = ±x` (`+` negative, `-`
     /// positive; minus its group's shift when `SHIFTED`) and `e = exp(v)`,
     /// added into its group's sum; returns the terms signed (`+e`

@@ -99,6 +99,17 @@ macro_rules! tail_step {
     }};
 }
 
+/// [`tail_step!`] with the terms written to `$dst` (as long as `$x`); on
+/// MCUs each as it comes ([`Isa::tail_terms_into`]).
+macro_rules! tail_store {
+    ($acc:ident, $N:ident, $shifted:tt, $x:expr, $labels:expr, $shifts:expr, $k:expr, $dst:expr) => {{
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
+        store_tail($dst, tail_step!($acc, $N, $shifted, $x, $labels, $shifts, $k));
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+        $acc.tail_into::<$shifted>($x, $labels, $shifts, $dst);
+    }};
+}
+
 // The row functions below are `inline(always)` on x86-64: the dispatcher runs
 // them inside `#[target_feature]` functions, and a function compiled on its
 // own would not have the features (its intrinsics would become calls).
@@ -200,10 +211,7 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
                 acc.count_steps(1);
             }
             if !xt.is_empty() {
-                let out = tail_step!(acc, N, SHIFTED, xt, &pad_labels::<N>(yt), shifts, k);
-                for (d, s) in gt.iter_mut().zip(out) {
-                    *d = s;
-                }
+                tail_store!(acc, N, SHIFTED, xt, &pad_labels::<N>(yt), shifts, k, gt);
             }
         }
         None => {
@@ -222,10 +230,7 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
                 acc.count_steps(1);
             }
             if !xt.is_empty() {
-                let out = tail_step!(acc, N, SHIFTED, xt, &labels.tail::<N>(xt.len()), shifts, k);
-                for (d, s) in gt.iter_mut().zip(out) {
-                    *d = s;
-                }
+                tail_store!(acc, N, SHIFTED, xt, &labels.tail::<N>(xt.len()), shifts, k, gt);
             }
         }
     }
@@ -257,9 +262,7 @@ fn sums_in_place<S: Isa<N>, const N: usize>(
     }
     if !bt.is_empty() {
         let out = tail_step!(acc, N, true, bt, &labels.tail::<N>(bt.len()), shifts, k);
-        for (d, s) in bt.iter_mut().zip(out) {
-            *d = s;
-        }
+        store_tail(bt, out);
     }
     *sums = acc;
 }
@@ -564,6 +567,24 @@ pub(crate) fn pad<const N: usize>(x: &[f32]) -> [f32; N] {
         *d = *s;
     }
     xs
+}
+
+/// Writes a partial step's terms to its cells (`dst`: fewer than `N`).
+/// On MCUs zipped with the array by reference: with its `into_iter`,
+/// opt-level "z" kept both iterators on the stack and called their `next`
+/// (32 B more of the in-place exp pass's frame on Cortex-M4F). Elsewhere
+/// by value (by reference, an AVX-512 GlobalPointer frame grew by 128 B).
+#[inline(always)]
+pub(crate) fn store_tail<const N: usize>(dst: &mut [f32], out: [f32; N]) {
+    if UNROLL_BLOCKS {
+        for (d, s) in dst.iter_mut().zip(out) {
+            *d = s;
+        }
+    } else {
+        for (d, s) in dst.iter_mut().zip(&out) {
+            *d = *s;
+        }
+    }
 }
 
 /// Pads the labels of a tail of fewer than `N` cells with ignored lanes.

@@ -230,6 +230,20 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         out
     }
 
+    /// [`Sums::tail`] with the terms written to `dst` (as long as `x`).
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+    #[inline(always)]
+    pub(crate) fn tail_into<const SHIFTED: bool>(
+        &mut self,
+        x: &[f32],
+        labels: &[u8; N],
+        shifts: Shifts,
+        dst: &mut [f32],
+    ) {
+        S::tail_terms_into::<SHIFTED>(&mut self.neg, &mut self.pos, &mut self.seen, x, labels, shifts, dst);
+        self.count_steps(1);
+    }
+
     /// A whole block of steps (whole flushes: `B` a multiple of
     /// [`Sums::FLUSH`]; the flushes between them here, the last one the
     /// caller's); the signed terms stored in `out` if given.
