@@ -48,7 +48,7 @@ const CORTEX_M4F: Board = Board {
     machine: &["-M", "mps2-an386", "-cpu", "cortex-m4"],
     linker_script: "mps2.ld",
     calib_ticks: 4_998..=5_002,
-    // Measured at most 732 / 812 / 780 B at opt-levels 3 / s / z.
+    // Measured at most 732 / 812 / 756 B at opt-levels 3 / s / z.
     stack_budget: 1024,
     // Measured at most 416 / 444, 424 / 460 and 512 / 504 B (loss / with
     // the gradient) at opt-levels 3, s and z.
@@ -63,7 +63,7 @@ const CORTEX_M3: Board = Board {
     linker_script: "mps2.ld",
     calib_ticks: 4_998..=5_002,
     // Soft-float `f64` and `f32` in integer registers: measured at most
-    // 704 / 732 / 776 B.
+    // 704 / 720 / 744 B.
     stack_budget: 1280,
     // Measured at most 376 / 424, 392 / 440 and 504 / 480 B.
     dense_budget: 640,
