@@ -19,7 +19,8 @@
 //! sparse positives, as soft targets with 0.25 for ignored cells, and as
 //! one GlobalPointer head over its first `L*L` logits, length `L - 1`),
 //! per bad input `bad <k> <status>`, a failed evaluation update's `undo`
-//! line, and `done`.
+//! line, and `done`. `<stack>`: the bytes below the stack pointer at the
+//! call that the call used (see `stack_of`).
 #![no_std]
 #![allow(clippy::missing_safety_doc)]
 
@@ -266,6 +267,7 @@ mod arch {
 }
 
 use arch::semihost;
+use core::cell::Cell;
 
 /// A line of output, written with one SYS_WRITE0 call.
 struct Line {
@@ -345,8 +347,11 @@ fn timed(f: &mut dyn FnMut()) -> u32 {
 /// <case> <status> <loss bits> <ticks> <stack>`.
 fn measure(line: &mut Line, tag: &[u8], k: usize, mut f: impl FnMut(&mut f32) -> u32) {
     let (mut status, mut out) = (0u32, 0.0f32);
-    let mut run = || status = f(&mut out);
-    let t = timed(&mut run);
+    let mut run = |at: &Cell<usize>| {
+        at.set(arch::sp());
+        status = f(&mut out);
+    };
+    let t = timed(&mut || run(&Cell::new(0)));
     let s = stack_of(&mut run);
     line.text(tag).dec(k as u32).dec(status).hex(out.to_bits()).dec(t).dec(s).end();
 }
@@ -374,11 +379,15 @@ fn isqrt(n: usize) -> usize {
 const PAINT: u32 = 0xA5C3_5A3C;
 const PAINTED: usize = 16 * 1024;
 
-/// The stack `f` used, in bytes below this function's frame: the words
-/// below are painted, `f` runs, and the deepest word changed is found.
+/// The stack the calls of `f` used: the words below this function's frame
+/// are painted, `f` runs and sets its argument to the stack pointer it
+/// makes its calls with (the callee's stack starts there), and the bytes
+/// from there down to the deepest word changed are the calls' stack. (The
+/// callee's own frame and everything it calls; `f`'s frame, above that
+/// pointer, is not counted.)
 #[inline(never)]
-fn stack_of(f: &mut dyn FnMut()) -> u32 {
-    let top = arch::sp() - 64;
+fn stack_of(f: &mut dyn FnMut(&Cell<usize>)) -> u32 {
+    let top = arch::sp();
     let bottom = top - PAINTED;
     let mut a = bottom;
     while a < top {
@@ -386,13 +395,14 @@ fn stack_of(f: &mut dyn FnMut()) -> u32 {
         unsafe { (a as *mut u32).write_volatile(PAINT) };
         a += 4;
     }
-    f();
+    let at = Cell::new(top);
+    f(&at);
     let mut a = bottom;
     // SAFETY: as above.
     while a < top && unsafe { (a as *const u32).read_volatile() } == PAINT {
         a += 4;
     }
-    (top - a) as u32
+    at.get().saturating_sub(a) as u32
 }
 
 // ---- the run --------------------------------------------------------------
@@ -510,8 +520,11 @@ pub unsafe extern "C" fn reset() -> ! {
         // SAFETY: `per_class` holds MAX_CELLS >= classes counts.
         let mut status = unsafe { mlcce_eval_init(&mut eval, counts, c.classes, 0.0) };
         // SAFETY: `eval` was set up above; the case's buffers hold its rows.
-        let mut run = || status = unsafe { mlcce_eval_update(&mut eval, x, y, c.rows) };
-        let t = timed(&mut run);
+        let mut run = |at: &Cell<usize>| {
+            at.set(arch::sp());
+            status = unsafe { mlcce_eval_update(&mut eval, x, y, c.rows) };
+        };
+        let t = timed(&mut || run(&Cell::new(0)));
         // SAFETY: as above (a second update: the report counts the rows twice).
         let s = stack_of(&mut run);
         // SAFETY: `eval` was set up above; `report` is one report.
