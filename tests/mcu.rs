@@ -1,9 +1,11 @@
 //! The C API run on emulated MCUs: `ffi-tests/mcu/main.rs`, linked with
 //! `rust-lld` against the static library at opt-levels 3, s and z, runs on
 //! QEMU (Cortex-M4F on `mps2-an386`, Cortex-M3 with soft float on
-//! `mps2-an385`, RV32IMAFC on `virt`) with semihosting and `-icount`; its
-//! results are checked here against the f64 reference with the host
-//! tolerances, its bad-input statuses against the host build's, and the
+//! `mps2-an385`, RV32IMAFC on `virt`) with semihosting and `-icount`. It
+//! calls every function of the C API; its results are checked here against
+//! the f64 reference with the host tolerances (probabilities, predictions,
+//! evaluation figures, strings and bad-input statuses: against the host
+//! build's), and the
 //! instructions per logit and stack per call it measured are printed
 //! (`cargo test --release --test mcu -- --nocapture`).
 
@@ -51,7 +53,7 @@ const CORTEX_M4F: Board = Board {
     machine: &["-M", "mps2-an386", "-cpu", "cortex-m4"],
     linker_script: "mps2.ld",
     calib_ticks: 4_998..=5_002,
-    // Measured at most 756 / 836 / 772 B at opt-levels 3 / s / z.
+    // Measured at most 756 / 836 / 784 B at opt-levels 3 / s / z.
     stack_budget: 1024,
     // Measured at most 456 / 468 and 464 / 484 B (loss / with the
     // gradient) at opt-levels 3 and s.
@@ -68,7 +70,7 @@ const CORTEX_M3: Board = Board {
     linker_script: "mps2.ld",
     calib_ticks: 4_998..=5_002,
     // Soft-float `f64` and `f32` in integer registers: measured at most
-    // 728 / 744 / 768 B.
+    // 728 / 776 / 832 B.
     stack_budget: 1280,
     // Measured at most 416 / 448 and 432 / 464 B.
     dense_budget: 640,
@@ -246,6 +248,7 @@ fn check_board(board: &Board) {
         "| opt-level | case | mlcce_sparse_loss_grad | mlcce_soft_loss_grad | mlcce_globalpointer_loss_grad (L*L logits) |\n\
          |---|---|---|---|---|\n",
     );
+    let mut table3 = format!("| opt-level | case | {} |\n|---|---|{}\n", REST.join(" | "), "---|".repeat(REST.len()));
     // Instructions per logit on the 1000-class row, per function, at each
     // opt-level (in the order below).
     let mut costs: Vec<(&str, [f64; 3])> = vec![];
@@ -271,6 +274,14 @@ fn check_board(board: &Board) {
         let others: Vec<[Vec<Vec<&str>>; 2]> = [("sparse", "sg"), ("soft", "tg"), ("gp", "pg")]
             .map(|(a, b)| [fields(&out, a).collect(), fields(&out, b).collect()])
             .into();
+        // The rest of the API: a line per case and function (`REST_TAGS`).
+        let rest: Vec<Vec<Vec<&str>>> = REST_TAGS.iter().map(|t| fields(&out, t).collect()).collect();
+        let values: Vec<Vec<Vec<&str>>> =
+            ["pb", "pd", "hg", "hsg", "hok"].iter().map(|t| fields(&out, t).collect()).collect();
+        for (tag, lines) in REST_TAGS.iter().chain(&["pb", "pd", "hg", "hsg", "hok"]).zip(rest.iter().chain(&values)) {
+            assert_eq!(lines.len(), cases.len(), "opt-level {opt}: {tag} lines:\n{out}");
+        }
+        check_strings(&out, board.stack_budget, opt);
         for (name, [l, g]) in ["sparse", "soft", "gp"].iter().zip(&others) {
             assert_eq!((l.len(), g.len()), (cases.len(), cases.len()), "opt-level {opt}: {name} lines:\n{out}");
         }
@@ -330,6 +341,43 @@ fn check_board(board: &Board) {
             }
             writeln!(table2, "| {opt} | {}x{} | {} |", c.rows, c.classes, extra_costs.join(" | ")).unwrap();
 
+            // The rest of the API (see main.rs): every call's status, its
+            // results against the f64 reference (probabilities and
+            // predictions: the host build's), its stack.
+            let [sparse, soft, gp] = other_forms(c);
+            let row0 = ref_row_loss(rows[0].0, rows[0].1);
+            // The losses the calls write (NaN: none).
+            let nan = f64::NAN;
+            let want_losses = [sparse.0, soft.0, gp.0, row0, nan, nan, nan, nan, nan, want, nan, nan];
+            for ((name, lines), want) in REST.iter().zip(&rest).zip(want_losses) {
+                let l = &lines[k];
+                assert_eq!((l[0], l[1]), (k.to_string().as_str(), "0"), "{}: {name} status", what(k));
+                if !want.is_nan() {
+                    assert_loss(bits(l[2]), want, &format!("{}: {name}'s loss", what(k)));
+                }
+                let bytes: u32 = l[4].parse().unwrap();
+                assert!(bytes <= board.stack_budget, "{}: {name} used {bytes} B of stack", what(k));
+            }
+            let stacks: Vec<String> = rest.iter().map(|lines| format!("{} B", lines[k][4])).collect();
+            writeln!(table3, "| {opt} | {}x{} | {} |", c.rows, c.classes, stacks.join(" | ")).unwrap();
+            let got = |v: &Vec<Vec<&str>>| -> Vec<f32> { v[k].iter().map(|h| bits(h)).collect() };
+            let mut want_p = vec![0.0f32; c.logits.len()];
+            mlcce::probabilities(&c.logits, &mut want_p).unwrap();
+            assert_eq!(got(&values[0]), want_p, "{}: mlcce_probabilities (MCU vs host)", what(k));
+            // Within 4 `f32` ulps of σ(2s) (an `expf` and three roundings).
+            for (p, s) in want_p.iter().zip(&c.logits) {
+                let exact = 1.0 / (1.0 + (-2.0 * f64::from(*s)).exp());
+                let err = (f64::from(*p) - exact).abs();
+                assert!(err <= 4.8e-7 * exact + 1e-45, "{}: σ(2·{s}) = {p}, f64 {exact}", what(k));
+            }
+            let want_pd: String = c.logits.iter().map(|s| if *s > 0.0 { '1' } else { '0' }).collect();
+            assert_eq!(values[1][k], [want_pd.as_str()], "{}: mlcce_predict", what(k));
+            assert_grad(&got(&values[2]), &want_g, &format!("{}: mlcce_shard_grad (two shards)", what(k)));
+            assert_grad(&got(&values[3]), &sparse.1, &format!("{}: mlcce_shard_grad_sparse (two shards)", what(k)));
+            let ok = &values[4][k];
+            assert_eq!((ok[0], ok[1]), (k.to_string().as_str(), "0"), "{}: the other shard calls", what(k));
+            assert_loss(bits(ok[2]), sparse.0, &format!("{}: mlcce_shard_loss of sparse shards", what(k)));
+
             let budget = board.stack_budget;
             for (name, bytes) in [("mlcce_loss", l[4]), ("mlcce_loss_grad", g[4]), ("the stream", st[4])]
                 .into_iter()
@@ -382,7 +430,7 @@ fn check_board(board: &Board) {
         want.extend(host_counts(&cases[0], 0.5).iter().map(u64::to_string));
         assert_eq!(undo, [want], "opt-level {opt}: failed evaluation updates (statuses, unchanged, counts)");
     }
-    eprintln!("{table}\n{table2}");
+    eprintln!("{table}\n{table2}\nStack per call of the rest of the API:\n{table3}");
     // Opt-levels s and z, for size, run at most 1.5x the instructions of
     // opt-level 3.
     assert!(costs.len() >= 7, "costs of the 1000-class row: {costs:?}");
@@ -403,6 +451,51 @@ fn check_board(board: &Board) {
         "{}: mlcce_eval_update {eval:.1} instr/logit at opt-level 3, over 1.3x mlcce_loss's {loss:.1}",
         board.name
     );
+}
+
+#[test]
+fn the_mcu_program_calls_every_function_of_the_header() {
+    let program = std::fs::read_to_string(root().join("ffi-tests/mcu/main.rs")).unwrap();
+    let calls = |f: &str| program.matches(&format!("{f}(")).count();
+    // Declared once, called at least once.
+    let missing: Vec<String> = clib::header_functions().into_iter().filter(|f| calls(f) < 2).collect();
+    assert!(missing.is_empty(), "not run on the emulated MCUs: {missing:?}");
+}
+
+/// The rest of the C API as the program runs it (`main.rs`), its line tags
+/// in the same order (the shard calls: the first shard's).
+const REST: [&str; 12] = [
+    "mlcce_sparse_loss",
+    "mlcce_soft_loss",
+    "mlcce_globalpointer_loss",
+    "mlcce_stream_merge",
+    "mlcce_probabilities",
+    "mlcce_predict",
+    "mlcce_shard_states",
+    "mlcce_shard_states_sparse",
+    "mlcce_shard_merge",
+    "mlcce_shard_loss",
+    "mlcce_shard_grad",
+    "mlcce_shard_grad_sparse",
+];
+const REST_TAGS: [&str; 12] =
+    ["sloss", "tloss", "ploss", "smerge", "prob", "pred", "hst", "hss", "hmg", "hls", "hgr", "hsgr"];
+
+/// The program's `strings` and `str` lines: the version and the status
+/// texts as the host build's (spaces written as `_`), within `budget` B
+/// of stack.
+fn check_strings(out: &str, budget: u32, opt: &str) {
+    let stack: u32 = fields(out, "strings").next().expect("strings line")[0].parse().unwrap();
+    assert!(stack <= budget, "opt-level {opt}: mlcce_version and mlcce_status_str used {stack} B of stack");
+    let text = |p: *const std::ffi::c_char| {
+        // SAFETY: the library returns static NUL-terminated strings.
+        unsafe { std::ffi::CStr::from_ptr(p) }.to_str().unwrap().replace(' ', "_")
+    };
+    let mut want = vec![text(mlcce::ffi::mlcce_version())];
+    want.extend((0..7).chain([99]).map(|code| text(mlcce::ffi::mlcce_status_str(code))));
+    let got: Vec<String> = fields(out, "str").map(|f| f[1..].join(" ")).collect();
+    assert_eq!(got, want, "opt-level {opt}: version and status texts (MCU vs host)");
+    assert_eq!(want[0], env!("CARGO_PKG_VERSION"));
 }
 
 /// Records `cost` as `name`'s at the `o`-th opt-level.

@@ -18,9 +18,16 @@
 //! `grad`'s with `sg`, `tg` and `pg` gradients (the case's labels as
 //! sparse positives, as soft targets with 0.25 for ignored cells, and as
 //! one GlobalPointer head over its first `L*L` logits, length `L - 1`),
-//! per bad input `bad <k> <status>`, a failed evaluation update's `undo`
-//! line, and `done`. `<stack>`: the bytes below the stack pointer at the
-//! call that the call used (see `stack_of`).
+//! `sloss`, `tloss` and `ploss` as `loss` (the same three forms, loss
+//! only), `smerge` (row 0 as two streams merged), `prob` with `pb` values
+//! and `pred` with `pd` (the predictions as one string of 0 and 1), the
+//! class shards' `hst`, `hss`, `hmg`, `hls`, `hgr`, `hsgr` (each as
+//! `loss`) with the shards' gradients `hg` and `hsg` and `hok <case>
+//! <status> <sparse loss bits>`; then `strings <stack>` and `str <k>
+//! <text>` (the version, then the status texts, spaces as `_`), per bad
+//! input `bad <k> <status>`, a failed evaluation update's `undo` line, and
+//! `done`. `<stack>`: the bytes below the stack pointer at the call that
+//! the call used (see `stack_of`).
 #![no_std]
 #![allow(clippy::missing_safety_doc)]
 
@@ -123,9 +130,92 @@ unsafe extern "C" {
 }
 
 unsafe extern "C" {
+    fn mlcce_sparse_loss(
+        logits: *const f32,
+        rows: usize,
+        classes: usize,
+        positives: *const u32,
+        offsets: *const usize,
+        reduction: u32,
+        out: *mut f32,
+    ) -> u32;
+    fn mlcce_soft_loss(
+        logits: *const f32,
+        targets: *const f32,
+        rows: usize,
+        classes: usize,
+        reduction: u32,
+        out: *mut f32,
+    ) -> u32;
+    #[allow(clippy::too_many_arguments)]
+    fn mlcce_globalpointer_loss(
+        logits: *const f32,
+        batch: usize,
+        heads: usize,
+        max_len: usize,
+        lengths: *const u32,
+        spans: *const u32,
+        offsets: *const usize,
+        reduction: u32,
+        out: *mut f32,
+    ) -> u32;
+    fn mlcce_probabilities(logits: *const f32, n: usize, out: *mut f32) -> u32;
+    fn mlcce_predict(logits: *const f32, rows: usize, classes: usize, threshold: f32, out: *mut u8) -> u32;
+    fn mlcce_status_str(status: i32) -> *const u8;
+    fn mlcce_version() -> *const u8;
+}
+
+unsafe extern "C" {
+    fn mlcce_shard_states(
+        logits: *const f32,
+        labels: *const u8,
+        rows: usize,
+        shard_classes: usize,
+        states: *mut Stream,
+    ) -> u32;
+    #[allow(clippy::too_many_arguments)]
+    fn mlcce_shard_states_sparse(
+        logits: *const f32,
+        rows: usize,
+        shard_classes: usize,
+        first_class: usize,
+        classes: usize,
+        positives: *const u32,
+        offsets: *const usize,
+        states: *mut Stream,
+    ) -> u32;
+    fn mlcce_shard_merge(src: *const Stream, inout: *mut Stream, n: usize) -> u32;
+    fn mlcce_shard_loss(states: *const Stream, rows: usize, reduction: u32, out: *mut f32) -> u32;
+    #[allow(clippy::too_many_arguments)]
+    fn mlcce_shard_grad(
+        logits: *const f32,
+        labels: *const u8,
+        rows: usize,
+        shard_classes: usize,
+        states: *const Stream,
+        reduction: u32,
+        grad: *mut f32,
+    ) -> u32;
+    #[allow(clippy::too_many_arguments)]
+    fn mlcce_shard_grad_sparse(
+        logits: *const f32,
+        rows: usize,
+        shard_classes: usize,
+        first_class: usize,
+        classes: usize,
+        positives: *const u32,
+        offsets: *const usize,
+        states: *const Stream,
+        reduction: u32,
+        grad: *mut f32,
+    ) -> u32;
+}
+
+unsafe extern "C" {
     fn mlcce_stream_init(s: *mut Stream) -> u32;
     fn mlcce_stream_update(s: *mut Stream, logits: *const f32, labels: *const u8, n: usize) -> u32;
     fn mlcce_stream_loss(s: *const Stream, loss: *mut f32) -> u32;
+    fn mlcce_stream_merge(s: *mut Stream, other: *const Stream) -> u32;
     fn mlcce_eval_init(e: *mut Eval, per_class: *mut ClassCounts, classes: usize, threshold: f32) -> u32;
     fn mlcce_eval_update(e: *mut Eval, logits: *const f32, labels: *const u8, rows: usize) -> u32;
     fn mlcce_eval_report(e: *const Eval, out: *mut Report) -> u32;
@@ -365,6 +455,34 @@ fn print_grad(line: &mut Line, tag: &[u8], grad: &[f32], n: usize) {
     line.end();
 }
 
+/// Copies the columns `from..from + w` of `c`'s rows into `x` and `y`
+/// (row-major, `w` a row).
+fn columns(c: &Case, from: usize, w: usize, x: &mut [f32], y: &mut [u8]) {
+    for r in 0..c.rows {
+        let row = r * c.classes + from;
+        for j in 0..w {
+            if let (Some(d), Some(s)) = (x.get_mut(r * w + j), c.logits.get(row + j)) {
+                *d = *s;
+            }
+            if let (Some(d), Some(s)) = (y.get_mut(r * w + j), c.labels.get(row + j)) {
+                *d = *s;
+            }
+        }
+    }
+}
+
+/// Puts a shard's gradient (`rows * w`, [`columns`]' layout) back in
+/// place in `grad` (the batch's layout).
+fn put_back(c: &Case, from: usize, w: usize, shard: &[f32], grad: &mut [f32]) {
+    for r in 0..c.rows {
+        for j in 0..w {
+            if let (Some(d), Some(s)) = (grad.get_mut(r * c.classes + from + j), shard.get(r * w + j)) {
+                *d = *s;
+            }
+        }
+    }
+}
+
 /// `⌊√n⌋`.
 fn isqrt(n: usize) -> usize {
     let mut r = 0;
@@ -455,6 +573,8 @@ pub unsafe extern "C" fn reset() -> ! {
             mlcce_sparse_loss_grad(x, c.rows, c.classes, p, o, MEAN, out, g)
         });
         print_grad(&mut line, b"sg", &grad, n);
+        // SAFETY: as above.
+        measure(&mut line, b"sloss", k, |out| unsafe { mlcce_sparse_loss(x, c.rows, c.classes, p, o, MEAN, out) });
 
         // Soft targets: 0 and 1 from the labels, 0.25 for ignored cells.
         let mut targets = [0.0f32; MAX_CELLS];
@@ -469,6 +589,8 @@ pub unsafe extern "C" fn reset() -> ! {
         // SAFETY: `targets` holds n values, `grad` MAX_CELLS >= n.
         measure(&mut line, b"soft", k, |out| unsafe { mlcce_soft_loss_grad(x, tp, c.rows, c.classes, MEAN, out, g) });
         print_grad(&mut line, b"tg", &grad, n);
+        // SAFETY: as above.
+        measure(&mut line, b"tloss", k, |out| unsafe { mlcce_soft_loss(x, tp, c.rows, c.classes, MEAN, out) });
 
         // GlobalPointer: the first L*L logits as one head of max_len L,
         // length L - 1 (a partial triangle), spans where the label is 1.
@@ -492,6 +614,10 @@ pub unsafe extern "C" fn reset() -> ! {
             mlcce_globalpointer_loss_grad(x, 1, 1, len_max, lp, sp, op, MEAN, out, g)
         });
         print_grad(&mut line, b"pg", &grad, len_max * len_max);
+        // SAFETY: as above.
+        measure(&mut line, b"ploss", k, |out| unsafe {
+            mlcce_globalpointer_loss(x, 1, 1, len_max, lp, sp, op, MEAN, out)
+        });
 
         // The first row streamed in chunks of CHUNK classes.
         let mut stream = Stream { state: [0.0; 4] };
@@ -511,6 +637,101 @@ pub unsafe extern "C" fn reset() -> ! {
                 status
             }
         });
+
+        // Row 0 as two streams, its first and second half, merged.
+        let half = c.classes / 2;
+        let (mut first, mut second) = (Stream { state: [0.0; 4] }, Stream { state: [0.0; 4] });
+        // SAFETY: both are states; each half lies within row 0.
+        let split = unsafe {
+            mlcce_stream_init(&mut first)
+                | mlcce_stream_update(&mut first, x, y, half)
+                | mlcce_stream_init(&mut second)
+                | mlcce_stream_update(&mut second, x.add(half), y.add(half), c.classes - half)
+        };
+        measure(&mut line, b"smerge", k, |out| {
+            let mut merged = first;
+            // SAFETY: `merged` and `second` are states set up above.
+            split | unsafe { mlcce_stream_merge(&mut merged, &second) | mlcce_stream_loss(&merged, out) }
+        });
+
+        // The batch's probabilities and predictions (threshold 0).
+        // SAFETY: the case's logits hold n values, `grad` MAX_CELLS >= n.
+        measure(&mut line, b"prob", k, |_| unsafe { mlcce_probabilities(x, n, g) });
+        print_grad(&mut line, b"pb", &grad, n);
+        let mut predicted = [0u8; MAX_CELLS];
+        let pp = predicted.as_mut_ptr();
+        // SAFETY: as above; `predicted` holds MAX_CELLS >= n bytes.
+        measure(&mut line, b"pred", k, |_| unsafe { mlcce_predict(x, c.rows, c.classes, 0.0, pp) });
+        line.text(b"pd ");
+        for &v in predicted.iter().take(n) {
+            line.text(&[b'0' + v]);
+        }
+        line.end();
+
+        // Class sharding: the columns 0..h and h..classes as two shards,
+        // dense and sparse labels; the first shard's calls measured. The
+        // shards' gradients are put back in place in `grad`; `hok` has
+        // the other calls' statuses (OR-ed) and the sparse shards' loss.
+        let h = c.classes - c.classes / 2;
+        let shards = [(0, h), (h, c.classes - h)];
+        let mut shard_x = [0.0f32; MAX_CELLS];
+        let mut shard_y = [0u8; MAX_CELLS];
+        let mut shard_g = [0.0f32; MAX_CELLS];
+        let (sxp, syp, sgp) = (shard_x.as_mut_ptr(), shard_y.as_mut_ptr(), shard_g.as_mut_ptr());
+        let empty = [Stream { state: [0.0; 4] }; MAX_ROWS];
+        let (mut states, mut sparse_states) = ([empty; 2], [empty; 2]);
+        let mut others = 0;
+        for (j, &(from, w)) in shards.iter().enumerate() {
+            columns(c, from, w, &mut shard_x, &mut shard_y);
+            let (st, ss) = (states[j].as_mut_ptr(), sparse_states[j].as_mut_ptr());
+            // SAFETY: the shard's buffers hold rows * w values, each
+            // states array MAX_ROWS >= rows; the lists are the full rows'.
+            let dense = |_: &mut f32| unsafe { mlcce_shard_states(sxp, syp, c.rows, w, st) };
+            let sparse = |_: &mut f32| unsafe {
+                mlcce_shard_states_sparse(sxp, c.rows, w, from, c.classes, p, o, ss)
+            };
+            if j == 0 {
+                measure(&mut line, b"hst", k, dense);
+                measure(&mut line, b"hss", k, sparse);
+            } else {
+                others |= dense(&mut 0.0) | sparse(&mut 0.0);
+            }
+        }
+        let (mut merged, mut sparse_merged) = (states[0], sparse_states[0]);
+        measure(&mut line, b"hmg", k, |_| {
+            merged = states[0];
+            // SAFETY: both arrays hold MAX_ROWS >= rows states.
+            unsafe { mlcce_shard_merge(states[1].as_ptr(), merged.as_mut_ptr(), c.rows) }
+        });
+        // SAFETY: as above.
+        others |= unsafe { mlcce_shard_merge(sparse_states[1].as_ptr(), sparse_merged.as_mut_ptr(), c.rows) };
+        let (mp, smp) = (merged.as_ptr(), sparse_merged.as_ptr());
+        // SAFETY: `merged` holds the rows' states; `out` one value.
+        measure(&mut line, b"hls", k, |out| unsafe { mlcce_shard_loss(mp, c.rows, MEAN, out) });
+        let mut sparse_loss = 0.0f32;
+        // SAFETY: as above.
+        others |= unsafe { mlcce_shard_loss(smp, c.rows, MEAN, &mut sparse_loss) };
+        for (sparse, tag, gtag) in [(false, &b"hgr"[..], &b"hg"[..]), (true, &b"hsgr"[..], &b"hsg"[..])] {
+            for (j, &(from, w)) in shards.iter().enumerate() {
+                columns(c, from, w, &mut shard_x, &mut shard_y);
+                // SAFETY: as above; `shard_g` holds MAX_CELLS >= rows * w.
+                let call = |_: &mut f32| unsafe {
+                    if sparse {
+                        mlcce_shard_grad_sparse(sxp, c.rows, w, from, c.classes, p, o, smp, MEAN, sgp)
+                    } else {
+                        mlcce_shard_grad(sxp, syp, c.rows, w, mp, MEAN, sgp)
+                    }
+                };
+                if j == 0 {
+                    measure(&mut line, tag, k, call);
+                } else {
+                    others |= call(&mut 0.0);
+                }
+                put_back(c, from, w, &shard_g, &mut grad);
+            }
+            print_grad(&mut line, gtag, &grad, n);
+        }
+        line.text(b"hok").dec(k as u32).dec(others).hex(sparse_loss.to_bits()).end();
 
         // An evaluation of the batch (threshold 0): its report.
         let mut eval =
@@ -533,6 +754,29 @@ pub unsafe extern "C" fn reset() -> ! {
         line.dec(report.rows as u32);
         for f in report.figures {
             line.hex(f.to_bits());
+        }
+        line.end();
+    }
+
+    // The version and every status's text (and an unknown code's).
+    let mut strings = [core::ptr::null(); 9];
+    let s = stack_of(&mut |at| {
+        at.set(arch::sp());
+        // SAFETY: both take no pointer.
+        strings[0] = unsafe { mlcce_version() };
+        for (code, text) in (0..7).chain([99]).zip(strings.iter_mut().skip(1)) {
+            // SAFETY: as above.
+            *text = unsafe { mlcce_status_str(code) };
+        }
+    });
+    line.text(b"strings").dec(s).end();
+    for (k, &text) in strings.iter().enumerate() {
+        line.text(b"str").dec(k as u32).text(b" ");
+        // SAFETY: each is a static NUL-terminated string (the contract).
+        let mut at = text;
+        while !at.is_null() && unsafe { *at } != 0 {
+            line.text(&[if unsafe { *at } == b' ' { b'_' } else { unsafe { *at } }]);
+            at = unsafe { at.add(1) };
         }
         line.end();
     }
