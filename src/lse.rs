@@ -345,7 +345,7 @@ pub(crate) fn log1p_wide_by(u: f64, mul_add: impl Fn(f64, f64, f64) -> f64) -> f
         return u * (1.0 - u * (0.5 - u * (1.0 / 3.0 - u * 0.25)));
     }
     // `1 + u`: rounding error 1.1e-16, below 1.2e-12 of log y here.
-    log_wide_by(1.0 + u, mul_add)
+    log_wide_by::<HORNER>(1.0 + u, mul_add)
 }
 
 /// `log y` in `f64` for a normal `y > 0` below 2^1000 (see [`log1p_wide`]):
@@ -354,22 +354,43 @@ pub(crate) fn log1p_wide_by(u: f64, mul_add: impl Fn(f64, f64, f64) -> f64) -> f
 /// The state finish's `log`.
 #[inline(never)]
 pub(crate) fn log_wide(y: f64) -> f64 {
-    log_wide_by(y, mul_add)
+    log_wide_by::<HORNER>(y, mul_add)
 }
 
-/// [`log_wide`] with the multiply-add `mul_add`.
+/// [`log_wide`] in the form of the hosts (`horner` false) or of the MCUs
+/// (the host tests check both).
+#[cfg(test)]
+pub(crate) fn log_wide_in(y: f64, horner: bool) -> f64 {
+    if horner { log_wide_by::<true>(y, mul_add) } else { log_wide_by::<false>(y, mul_add) }
+}
+
+/// Whether the `log`'s polynomial goes by Horner's rule: on MCUs, where
+/// each `f64` operation is a soft-float call and Horner's rule holds the
+/// fewest values across them (the state finish's `log` 64 -> 40 B of
+/// frame on Cortex-M4F at opt-level z).
+const HORNER: bool = !cfg!(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"));
+
+/// [`log_wide`] with the multiply-add `mul_add`, its polynomial by
+/// Horner's rule if `H` (see [`HORNER`]).
 #[inline(always)]
-fn log_wide_by(y: f64, mul_add: impl Fn(f64, f64, f64) -> f64) -> f64 {
+fn log_wide_by<const H: bool>(y: f64, mul_add: impl Fn(f64, f64, f64) -> f64) -> f64 {
     let bits = y.to_bits();
     let k = ((bits >> 52) & 0x7ff) as i32 - 1023;
     let i = ((bits >> (52 - LOG_BITS)) & ((1 << LOG_BITS) - 1)) as usize;
     let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
     let (c, t) = (LOG_C[i], LOG_T[i]);
     let r = mul_add(m, c, -1.0);
-    // log(1 + r) = r - r²/2 + r³/3 - r⁴/4 + r⁵/5 - r⁶/6, Estrin-style.
-    let r2 = r * r;
-    let a = mul_add(r, 1.0 / 3.0, -0.5);
-    let b = mul_add(r2, -1.0 / 6.0, mul_add(r, 0.2, -0.25));
-    let p = mul_add(r2 * r2, b, mul_add(r2, a, r));
+    // log(1 + r) = r - r²/2 + r³/3 - r⁴/4 + r⁵/5 - r⁶/6: Estrin-style where
+    // `f64` is in hardware (a shorter chain of latencies), by Horner's rule
+    // on MCUs ([`HORNER`]).
+    let p = if !H {
+        let r2 = r * r;
+        let a = mul_add(r, 1.0 / 3.0, -0.5);
+        let b = mul_add(r2, -1.0 / 6.0, mul_add(r, 0.2, -0.25));
+        mul_add(r2 * r2, b, mul_add(r2, a, r))
+    } else {
+        let q = mul_add(mul_add(mul_add(mul_add(r, -1.0 / 6.0, 0.2), r, -0.25), r, 1.0 / 3.0), r, -0.5);
+        mul_add(r * r, q, r)
+    };
     mul_add(f64::from(k), core::f64::consts::LN_2, t) + p
 }
