@@ -93,6 +93,11 @@ pub(crate) trait Isa<const N: usize>: Copy {
     fn total_zero() -> Self::Total;
     fn total_add(total: &mut Self::Total, v: Self::V);
     fn total_value(total: Self::Total) -> f64;
+    /// [`Isa::total_value`] rounded to `f32`.
+    #[inline(always)]
+    fn total_value_f32(total: Self::Total) -> f32 {
+        Self::total_value(total) as f32
+    }
     /// The lane masks of `N` labels (0: negative, 1: positive).
     fn masks(labels: &[u8; N]) -> Masks<Self::V>;
     /// A step's lane masks and its values signed (`+x` for a negative,

@@ -486,7 +486,11 @@ fn pass_in_place<S: Isa<N>, const N: usize>(
         sums_in_place::<S, N>(&mut acc, buf.get_mut(r).ok_or(Error::Shape)?, l, shifts);
     }
     zero(buf, done..buf.len());
-    Ok(acc.finish(Facts::NONE).state(shifts.neg, shifts.pos))
+    // MCUs: the sums rounded to `f32` from the totals, no soft-float `f64`
+    // (its calls were this pass's deepest: 28 B of stack on Cortex-M4F).
+    // Elsewhere through the pass's `f64` sums (the same values; the `f32`
+    // route added 32 B to the AVX2 GlobalPointer gradient's frame).
+    if UNROLL_BLOCKS { Ok(acc.finish(Facts::NONE).state(shifts.neg, shifts.pos)) } else { Ok(acc.finish_state(shifts)) }
 }
 
 /// The loss state of one row (`logits.len()` cells), for the streaming API.

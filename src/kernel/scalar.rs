@@ -246,6 +246,14 @@ impl Isa<4> for Base {
     fn total_value(total: Pair) -> f64 {
         f64::from(total.hi) + f64::from(total.lo)
     }
+    /// `hi + lo` in `f32`, no soft-float `f64`: the same value, since the
+    /// pair is normalised (`|lo| <= ulp(hi) / 2`), so that its `f64` sum
+    /// can land on a halfway point between two `f32`s only when the exact
+    /// sum is one (`lo`'s own ulp is above `f64`'s at `hi`).
+    #[inline(always)]
+    fn total_value_f32(total: Pair) -> f32 {
+        total.hi + total.lo
+    }
     /// The scalar exp per lane (soft targets).
     #[inline(always)]
     fn exp_clamped(v: L4) -> L4 {

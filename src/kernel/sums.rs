@@ -309,6 +309,24 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         self.finish_with(facts)
     }
 
+    /// The row state of a pass shifted by `shifts` whose labels were
+    /// checked before it (the in-place pass): [`Pass::state`] of
+    /// [`Sums::finish`], its sums rounded to `f32` straight from the
+    /// totals ([`Isa::total_value_f32`]: no soft-float `f64` on MCUs).
+    #[cfg_attr(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"), allow(dead_code))]
+    #[inline(always)]
+    pub(crate) fn finish_state(&mut self, shifts: Shifts) -> Stream {
+        if self.steps > 0 {
+            self.flush();
+        }
+        // A shifted group holds its largest term, e^0 = 1, if any.
+        let group = |shift: f32, sum: f32| if sum == 0.0 { Lse::EMPTY } else { Lse::new(shift, sum) };
+        Stream {
+            neg: group(shifts.neg, S::total_value_f32(self.neg_total)),
+            pos: group(shifts.pos, S::total_value_f32(self.pos_total)),
+        }
+    }
+
     /// The pass's result with facts gathered by the caller (soft targets).
     #[inline(always)]
     pub(crate) fn finish_with(&mut self, facts: Facts) -> Pass {
