@@ -53,13 +53,13 @@ const CORTEX_M4F: Board = Board {
     machine: &["-M", "mps2-an386", "-cpu", "cortex-m4"],
     linker_script: "mps2.ld",
     calib_ticks: 4_998..=5_002,
-    // Measured at most 756 / 836 / 784 B at opt-levels 3 / s / z.
+    // Measured at most 756 / 836 / 776 B at opt-levels 3 / s / z.
     stack_budget: 1024,
-    // Measured at most 456 / 468 and 464 / 484 B (loss / with the
+    // Measured at most 440 / 440 and 448 / 456 B (loss / with the
     // gradient) at opt-levels 3 and s.
     dense_budget: 512,
-    // Measured at most 552 / 528 B.
-    dense_budget_z: 576,
+    // Measured at most 528 / 504 B.
+    dense_budget_z: 544,
 };
 
 const CORTEX_M3: Board = Board {
@@ -72,9 +72,9 @@ const CORTEX_M3: Board = Board {
     // Soft-float `f64` and `f32` in integer registers: measured at most
     // 728 / 776 / 832 B.
     stack_budget: 1280,
-    // Measured at most 416 / 448 and 432 / 464 B.
+    // Measured at most 408 / 440 and 424 / 456 B.
     dense_budget: 640,
-    // Measured at most 544 / 504 B.
+    // Measured at most 544 / 488 B.
     dense_budget_z: 640,
 };
 
@@ -87,9 +87,9 @@ const RV32IMAFC: Board = Board {
     calib_ticks: 200_000..=200_016,
     // Measured at most 796 / 828 / 796 B.
     stack_budget: 1024,
-    // Measured at most 364 / 380 and 380 / 396 B.
+    // Measured at most 332 / 356 and 348 / 376 B.
     dense_budget: 512,
-    // Measured at most 460 / 476 B.
+    // Measured at most 444 / 444 B.
     dense_budget_z: 512,
 };
 
