@@ -319,7 +319,8 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         if self.steps > 0 {
             self.flush();
         }
-        // A shifted group holds its largest term, e^0 = 1, if any.
+        // Empty as in `Pass::state`: the `f32` of a normalised pair is 0
+        // only when the pair is.
         let group = |shift: f32, sum: f32| if sum == 0.0 { Lse::EMPTY } else { Lse::new(shift, sum) };
         Stream {
             neg: group(shifts.neg, S::total_value_f32(self.neg_total)),
