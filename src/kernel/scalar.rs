@@ -276,11 +276,7 @@ impl Isa<4> for Base {
             return Self::terms::<SHIFTED>(neg, pos, seen, &super::pad::<4>(x), labels, shifts, &Consts::new());
         }
         let mut out = [0.0; 4];
-        let mut class = 0u8;
-        for ((o, &x), &y) in out.iter_mut().zip(x).zip(labels) {
-            *o = fast_term(&mut neg.0[0], &mut pos.0[0], &mut class, x, y, 0, &mut NoTally);
-        }
-        seen.as_mut_array()[0] |= class;
+        Self::tail_terms_into::<false>(neg, pos, seen, x, labels, shifts, &mut out);
         out
     }
     /// The fast path's cells as [`Isa::tail_terms`], each term written to
