@@ -377,18 +377,49 @@ pub(crate) fn segments_state<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl
 
 /// The loss of a row made of segments. Only an `f32` comes back (a 16-byte
 /// state returned through memory cost a store-forwarding stall on short
-/// rows), and the fast path finishes from its `f64` sums directly. Out of
-/// line on MCUs: inlined into the dense entry's batch loop, its step
-/// measured 2 instructions per logit more at opt-level 3 (Cortex-M4F).
-#[cfg_attr(target_arch = "x86_64", inline(always))]
-#[cfg_attr(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")), inline(never))]
+/// rows), and the fast path finishes from its `f64` sums directly. On
+/// MCUs the fast pass, the maxima, the shifted pass and the shifted
+/// path's `f64` finish are calls from here, one after the other, none
+/// under another's frame (with both passes and the finish in one function,
+/// `mlcce_loss` needed 528 B of stack on Cortex-M4F at opt-level z on rows
+/// of huge logits, now 412 B; ordinary rows take 16-24 B more). Elsewhere
+/// the fast pass is inline (as a call of `fast_loss`, the AVX2
+/// GlobalPointer loss's frame grew by 64 B).
+#[inline(always)]
 pub(crate) fn segments_loss<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<f64, Error> {
-    let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
-    if fast.fast_ok() {
-        return Ok(fast.fast_loss::<S, N>());
+    if UNROLL_BLOCKS {
+        let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
+        if fast.fast_ok() {
+            return Ok(fast.fast_loss::<S, N>());
+        }
+    } else if let Some(loss) = fast_loss::<S, N>(row, segs)? {
+        return Ok(loss);
     }
     let (mn, mp) = row_maxima::<S, N>(row, segs)?;
-    Ok(pass::<S, N, true>(row, segs, Shifts::new(mn, mp))?.state(mn, mp).loss_f64())
+    Ok(shifted_state::<S, N>(row, segs, Shifts::new(mn, mp))?.loss_f64())
+}
+
+/// The fast pass of [`segments_loss`] on MCUs and its finish; `None` when
+/// the row must be redone shifted. Out of line (its loop inlined into the
+/// dense entry's batch loop measured 2 instructions per logit more at
+/// opt-level 3 on Cortex-M4F).
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+#[cfg_attr(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")), inline(never))]
+fn fast_loss<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<Option<f64>, Error> {
+    let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
+    Ok(if fast.fast_ok() { Some(fast.fast_loss::<S, N>()) } else { None })
+}
+
+/// The shifted pass of [`segments_loss`]: the row's state. Out of line on
+/// MCUs, so that the row's `f64` finish is not called from under its frame.
+#[cfg_attr(target_arch = "x86_64", inline(always))]
+#[cfg_attr(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")), inline(never))]
+fn shifted_state<S: Isa<N>, const N: usize>(
+    row: &[f32],
+    segs: &impl Segments,
+    shifts: Shifts,
+) -> Result<Stream, Error> {
+    Ok(pass::<S, N, true>(row, segs, shifts)?.state(shifts.neg, shifts.pos))
 }
 
 /// [`scale_terms`] over the segments of a row only.
