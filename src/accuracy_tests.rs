@@ -20,8 +20,8 @@ fn ulp_error(x: f32) -> f64 {
     (got - want).abs() / ulp(want)
 }
 
-/// The worst ulp error of [`exp`](crate::kernel::exp::exp) with one
-/// instruction set's lanes on every `f32` of `[-87.33, 88]` (about 2.1e9
+/// The worst ulp error of the exp of one instruction set's lanes
+/// ([`Isa::exp_by`](crate::kernel::Isa::exp_by)) on every `f32` of `[-87.33, 88]` (about 2.1e9
 /// values, `N` at a time), run through the dispatcher.
 /// With `saturated`, also the worst errors of the scalar MCU exp
 /// ([`exp_one_by`](crate::kernel::exp::exp_one_by) with the exponent
@@ -44,7 +44,7 @@ impl crate::kernel::Job for ExpSweep {
             let mut bits = start;
             while bits <= end {
                 let xs: [f32; N] = core::array::from_fn(|i| f32::from_bits((bits + i as u32).min(end)));
-                let got = crate::kernel::exp::exp::<_, N, false>(S::V::load(&xs)).to_array();
+                let got = S::exp_by::<false>(S::V::load(&xs), &S::consts()).to_array();
                 for (x, g) in xs.into_iter().zip(got) {
                     let want = f64::from(x).exp();
                     let note = |w: &mut (f64, f32), g: f32| {
@@ -191,6 +191,54 @@ fn exp_range_ends() {
     let a = exp_scalar(-87.5);
     assert!(a > 0.0 && a < f32::MIN_POSITIVE);
     assert!(ulp_error(-1.0) <= 1.0);
+}
+
+/// The inputs of [`ExpEnds`].
+const ENDS: [f32; 12] =
+    [LO, -1e30, f32::NEG_INFINITY, 0.0, HI, 1e30, f32::NAN, -87.5, -87.6, -87.9, f32::INFINITY, -1e5];
+
+/// Each level's own exp ([`Isa::exp_by`](crate::kernel::Isa::exp_by)) on
+/// [`ENDS`], clamped and poisoned.
+struct ExpEnds;
+
+impl crate::kernel::Job for ExpEnds {
+    type Out = [[f32; 12]; 2];
+    #[inline(always)]
+    fn run<S: crate::kernel::Isa<N>, const N: usize>(self) -> [[f32; 12]; 2] {
+        use crate::kernel::F32s;
+        let one = |x: f32, poison: bool| {
+            let v = S::V::splat(x);
+            let e = if poison { S::exp_by::<true>(v, &S::consts()) } else { S::exp_by::<false>(v, &S::consts()) };
+            e.to_array()[0]
+        };
+        [ENDS.map(|x| one(x, false)), ENDS.map(|x| one(x, true))]
+    }
+}
+
+/// Every level's exp at the ends of its range: 0 at and below `LO`, the
+/// finite `e^88` at and above `HI`, outputs under `2^-126` between 0 and
+/// `2^-126` (subnormal, or at the AVX2 level its table's step scaled there)
+/// and rising; poisoned, `NaN` for `NaN` and `-inf`, not finite for `+inf`.
+#[test]
+fn exp_range_ends_at_every_level() {
+    use crate::kernel::{Level, force_level, run};
+    for level in [Level::Base, Level::Avx2, Level::Avx512] {
+        if !force_level(level) {
+            eprintln!("exp ends: {level:?} not run (this CPU or build cannot)");
+            continue;
+        }
+        let [c, p] = run(ExpEnds);
+        let [lo, tiny, neg_inf, zero, hi, huge, nan, a, b, d, inf, far] = c;
+        assert_eq!([lo, tiny, neg_inf], [0.0; 3], "{level:?}");
+        assert_eq!(zero, 1.0, "{level:?}");
+        assert!(hi > 1.6e38 && hi.is_finite() && huge == hi && inf == hi, "{level:?}: {hi:e} {huge:e}");
+        assert!(nan.is_nan(), "{level:?}");
+        assert!(f32::MIN_POSITIVE > a && a > b && b > d && d >= 0.0, "{level:?}: {a:e} {b:e} {d:e}");
+        assert_eq!(far, 0.0, "{level:?}");
+        let [lo, tiny, neg_inf, zero, hi, _, nan, _, _, _, inf, far] = p;
+        assert_eq!([lo, zero, hi, far], [c[0], 1.0, c[4], 0.0], "{level:?}");
+        assert!(tiny.is_nan() && neg_inf.is_nan() && nan.is_nan() && !inf.is_finite(), "{level:?}: {p:?}");
+    }
 }
 
 /// The fast path's `log1p` (f64 in, f32 out) against `f64::ln_1p` over a

@@ -97,6 +97,8 @@ impl Lanes for Bytes {
     binary!(or, _mm256_or_si256);
     binary!(xor, _mm256_xor_si256);
     binary!(eq, _mm256_cmpeq_epi8);
+    binary!(min, _mm256_min_epu8);
+    binary!(max, _mm256_max_epu8);
     /// `!self & o`.
     #[inline(always)]
     fn and_not(self, o: Bytes) -> Bytes {

@@ -56,6 +56,10 @@ pub(crate) trait Lanes: Copy {
     fn xor(self, o: Self) -> Self;
     /// All ones where equal.
     fn eq(self, o: Self) -> Self;
+    /// The smaller byte, unsigned.
+    fn min(self, o: Self) -> Self;
+    /// The larger byte, unsigned.
+    fn max(self, o: Self) -> Self;
     /// The top bit of each byte.
     fn bitmask(self) -> u32;
     /// Four counts of 32 classes, regrouped per class.

@@ -82,6 +82,14 @@ impl Lanes for Bytes {
         Bytes(self.0.simd_eq(o.0))
     }
     #[inline(always)]
+    fn min(self, o: Self) -> Self {
+        Bytes(self.0.min(o.0))
+    }
+    #[inline(always)]
+    fn max(self, o: Self) -> Self {
+        Bytes(self.0.max(o.0))
+    }
+    #[inline(always)]
     fn bitmask(self) -> u32 {
         self.0.to_bitmask()
     }

@@ -15,11 +15,19 @@
 //! fused into the last FMA. Degree 5 measured 2.02 ulp (FMA) and 2.31 ulp
 //! (SSE2): over the 2-ulp budget, so the one extra FMA stays.
 //!
+//! The dispatched AVX2 level has an exp of its own (`avx2.rs`,
+//! `exp_by_table`): the same clamp, poison and reduction, but to
+//! `|r| <= ln2/16` with `2^(j/8)` from an eight-entry table (one lane
+//! permutation) and a degree-4 polynomial: two multiply-adds fewer per
+//! lane, and more accurate.
+//!
 //! Accuracy (measured by the crate's `accuracy_tests` against `f64::exp` on every
 //! `f32` in the normal-output range `[-87.33, 88]`, at every dispatch level):
-//! **1.16 ulp** with FMA (AVX2, AVX-512), **1.13 ulp** on the baseline SSE2
-//! lanes (see `MAX_ULP`, the budget the test enforces). Outputs in `(-87.68, -87.33)` are
-//! subnormal and carry the subnormal spacing only; below that they flush to 0.
+//! **1.16 ulp** with FMA (AVX-512), **0.89 ulp** with the AVX2 level's table,
+//! **1.13 ulp** on the baseline SSE2 lanes (see `MAX_ULP`, the budget the
+//! test enforces). Below `2^-126` (inputs under -87.33) the outputs lie
+//! between 0 and `2^-126`: subnormal values here, the table's step scaled
+//! into the subnormal range at the AVX2 level; 0 at and below `LO`.
 
 use super::isa::F32s;
 
@@ -27,7 +35,7 @@ use super::isa::F32s;
 pub(crate) const LO: f32 = -88.0;
 /// Inputs at or above this give `e^88`.
 pub(crate) const HI: f32 = 88.0;
-/// The largest error of [`exp`] in ulp over `[-87.33, 88]`, as measured by
+/// The largest error of each level's exp in ulp over `[-87.33, 88]`, as measured by
 /// the accuracy test (which fails if it is ever exceeded).
 ///
 #[cfg(test)]
@@ -52,24 +60,19 @@ const C6: f32 = f32::from_bits(0x3ab57398); // 0.0013843653723597527
 /// them in the blocks of a pass (loads on AVX2).
 #[derive(Clone, Copy)]
 pub(crate) struct Consts<V> {
-    hi: V,
-    lo: V,
-    log2e: V,
-    magic: V,
-    ln2_hi: V,
-    ln2_lo: V,
-    c: [V; 5],
+    pub(crate) hi: V,
+    pub(crate) lo: V,
+    pub(crate) log2e: V,
+    pub(crate) magic: V,
+    pub(crate) ln2_hi: V,
+    pub(crate) ln2_lo: V,
+    pub(crate) c: [V; 5],
     /// The label value 1 as lane bits (`f32::from_bits(1)`), for
     /// instruction sets that compare labels as 32-bit lanes
     /// (`Isa::signed`: the dispatched AVX2 lanes).
     #[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
     pub(crate) label_one: V,
 }
-
-/// The values of [`Consts`], in the order [`Consts::from_fn`] asks for them
-/// (the dispatched AVX2 lanes' table).
-#[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
-pub(crate) const VALUES: [f32; 12] = [HI, LO, LOG2E, MAGIC, LN2_HI, LN2_LO, C6, C5, C4, C3, C2, f32::from_bits(1)];
 
 impl<V> Consts<V> {
     #[inline(always)]
@@ -93,7 +96,8 @@ impl<V> Consts<V> {
         }
     }
 
-    /// The constants with `f(i)` the vector of `VALUES[i]`.
+    /// The constants with `f(i)` the `i`-th field's vector, in the order
+    /// of the fields.
     #[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
     #[inline(always)]
     pub(crate) fn from_fn(f: impl Fn(usize) -> V) -> Self {
@@ -119,6 +123,7 @@ impl<V> Consts<V> {
 /// Inputs in `[LO, HI]` give the same result either way. The fast path uses
 /// it to see non-finite logits in its sums; the shifted path, whose inputs
 /// may lie far below `LO`, does not.
+#[cfg(test)]
 #[inline(always)]
 pub(crate) fn exp<V: F32s<N>, const N: usize, const POISON: bool>(x: V) -> V {
     exp_with::<V, N, POISON>(x, &Consts::new())

@@ -63,6 +63,12 @@ pub(crate) trait F32s<const N: usize>:
         self.simd_lt(Self::zero()).select(t, f)
     }
 
+    /// `self` where the mask `m` is clear, 0 where it is set.
+    #[inline(always)]
+    fn and_not(self, m: Self) -> Self {
+        self & (m ^ Self::splat(f32::from_bits(u32::MAX)))
+    }
+
     #[inline(always)]
     fn zero() -> Self {
         Self::splat(0.0)
@@ -104,9 +110,10 @@ pub(crate) trait Isa<const N: usize>: Copy {
     /// `-x` for a positive, anything for an ignored lane), inside an exp
     /// pass (its constants at hand).
     #[inline(always)]
-    fn signed(x: &[f32; N], labels: &[u8; N], _k: &super::exp::Consts<Self::V>) -> (Masks<Self::V>, Self::V) {
+    /// Also returns the sign bits XOR-ed in (set for a positive).
+    fn signed(x: &[f32; N], labels: &[u8; N], _k: &super::exp::Consts<Self::V>) -> (Masks<Self::V>, Self::V, Self::V) {
         let m = Self::masks(labels);
-        (m, super::sums::flip(Self::V::load(x), m))
+        (m, super::sums::flip(Self::V::load(x), m), m.pos & Self::V::splat(-0.0))
     }
     /// `N` labels as bytes for the facts (`classify!`), the bytes past `N`
     /// ignored (255).
@@ -129,7 +136,7 @@ pub(crate) trait Isa<const N: usize>: Copy {
         labels: &[u8; N],
         shifts: super::sums::Shifts,
     ) -> [f32; N] {
-        let k = &super::exp::Consts::new();
+        let k = &Self::step_consts();
         Self::terms::<SHIFTED>(neg, pos, seen, &super::pad::<N>(x), labels, shifts, k)
     }
     /// [`Isa::tail_terms`] with the terms written to `dst` (as long as `x`).
@@ -161,41 +168,67 @@ pub(crate) trait Isa<const N: usize>: Copy {
         shifts: super::sums::Shifts,
         k: &super::exp::Consts<Self::V>,
     ) -> [f32; N] {
+        Self::terms_by::<SHIFTED, false>(neg, pos, seen, x, labels, shifts, k)
+    }
+    /// [`Isa::terms`]; `BINARY` when every label is 0 or 1 (the facts
+    /// pass has seen no ignored or invalid label, see [`Facts::binary`](super::labels::Facts::binary)): a lane not
+    /// positive is then negative, and the negative mask is not made (one
+    /// compare less a step).
+    #[inline(always)]
+    fn terms_by<const SHIFTED: bool, const BINARY: bool>(
+        neg: &mut Self::V,
+        pos: &mut Self::V,
+        seen: &mut u8x16,
+        x: &[f32; N],
+        labels: &[u8; N],
+        shifts: super::sums::Shifts,
+        k: &super::exp::Consts<Self::V>,
+    ) -> [f32; N] {
         if Self::FACTS_IN_LOOP {
             Self::see(seen, labels);
         }
-        let (m, v) = Self::signed(x, labels, k);
+        let (m, v, signs) = Self::signed(x, labels, k);
         let e = if SHIFTED {
-            super::exp::exp_with::<_, N, false>(
-                v - m.pos.select(Self::V::splat(shifts.pos), Self::V::splat(shifts.neg)),
-                k,
-            )
+            Self::exp_by::<false>(v - m.pos.select(Self::V::splat(shifts.pos), Self::V::splat(shifts.neg)), k)
         } else {
             // NaN for a NaN or infinite `v` (and for a huge negative one):
             // a non-finite logit that takes part poisons its sum.
-            super::exp::exp_with::<_, N, true>(v, k)
+            Self::exp_by::<true>(v, k)
         };
         // An AND and an add (a blend costs two micro-ops on Intel's AVX2
         // cores, and sits on the sum's chain).
-        let (en, ep) = (e & m.neg, e & m.pos);
+        let (en, ep) = (if BINARY { e.and_not(m.pos) } else { e & m.neg }, e & m.pos);
         *neg += en;
         *pos += ep;
-        (en - ep).to_array()
+        // With labels 0 and 1 only, `±e` by the sign bits (an XOR, off the
+        // adders, which the exp and the sums keep busy).
+        if BINARY { (e ^ signs).to_array() } else { (en - ep).to_array() }
     }
     /// [`exp`](super::exp::exp) clamped (not `POISON`), constants made here.
     #[inline(always)]
     fn exp_clamped(v: Self::V) -> Self::V {
-        super::exp::exp::<_, N, false>(v)
+        Self::exp_by::<false>(v, &Self::step_consts())
     }
     /// `a·b + c` in `f64`, fused where the instruction set has FMA.
     #[inline(always)]
     fn mul_add_f64(a: f64, b: f64, c: f64) -> f64 {
         a * b + c
     }
-    /// The exp constants of a pass.
+    /// The exp constants of a pass's blocks.
     #[inline(always)]
     fn consts() -> super::exp::Consts<Self::V> {
         super::exp::Consts::new()
+    }
+    /// The exp constants of steps outside blocks (short rows, tails).
+    #[inline(always)]
+    fn step_consts() -> super::exp::Consts<Self::V> {
+        super::exp::Consts::new()
+    }
+    /// `e^x` with these constants ([`exp_with`](super::exp::exp_with), or
+    /// the instruction set's own).
+    #[inline(always)]
+    fn exp_by<const POISON: bool>(x: Self::V, k: &super::exp::Consts<Self::V>) -> Self::V {
+        super::exp::exp_with::<_, N, POISON>(x, k)
     }
 }
 

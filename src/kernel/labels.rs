@@ -1,6 +1,8 @@
 //! Where a row's labels come from, a step at a time, and what they hold.
 
-use wide::{u8x16, u8x32};
+use wide::u8x16;
+
+use crate::confusion::Lanes;
 
 const IGNORE: u8 = crate::IGNORE;
 
@@ -14,7 +16,9 @@ pub(crate) trait Labels: Clone {
     fn tail<const N: usize>(&mut self, n: usize) -> [u8; N];
     /// What the `n` cells not yet walked hold (used where the exp loop does
     /// not gather it, see `FACTS_IN_LOOP`).
-    fn facts(&self, n: usize) -> Facts;
+    fn facts<B: Lanes>(&self, n: usize) -> Facts;
+    /// Whether [`Labels::dense`] is `Some`.
+    const DENSE: bool = false;
     /// All the labels when they are a slice (dense rows, on a fresh walk):
     /// the kernels then read them beside the logits, by index.
     #[inline(always)]
@@ -35,6 +39,7 @@ macro_rules! classify {
 }
 
 /// Whether some byte of the OR of `classify!`ed labels has one of `bits`.
+#[cfg_attr(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")), allow(unused_macros))]
 macro_rules! any_bits {
     ($T:ident, $seen:expr, $bits:expr) => {
         !($seen & $T::splat($bits)).simd_eq($T::ZERO).all()
@@ -48,28 +53,44 @@ pub(crate) struct Facts {
     pub(crate) has_pos: bool,
     /// Every label is 0, 1 or [`IGNORE`].
     pub(crate) valid: bool,
+    /// Every label is 0 or 1, as far as known (false where the facts were
+    /// gathered in the exp loop): the exp loop may then take a lane's
+    /// group from one mask ([`Isa::terms`](super::Isa::terms)'s `BINARY`).
+    pub(crate) binary: bool,
 }
 
 impl Facts {
-    pub(crate) const NONE: Facts = Facts { has_neg: false, has_pos: false, valid: true };
+    pub(crate) const NONE: Facts = Facts { has_neg: false, has_pos: false, valid: true, binary: true };
 
     pub(crate) fn and(self, other: Facts) -> Facts {
         Facts {
             has_neg: self.has_neg || other.has_neg,
             has_pos: self.has_pos || other.has_pos,
             valid: self.valid && other.valid,
+            binary: self.binary && other.binary,
         }
     }
 
-    /// The facts of a label slice, 32 bytes per vector step, with the
-    /// classification of `classify!`. A partial last chunk is covered by
-    /// the slice's last 32 bytes (seen twice: harmless for an OR); only a
-    /// slice shorter than 32 is padded.
+    /// The facts of a label slice, 32 bytes per vector step of `B` (the
+    /// instruction set's byte lanes): with `t = label + 1` (wrapping: 0
+    /// ignored, 1 negative, 2 positive, 3 or more invalid) the lane-wise
+    /// largest `t`, smallest `t` and smallest label, four byte operations
+    /// per 32 labels. A partial last chunk is covered by the slice's last 32
+    /// bytes (seen twice: harmless for a min or max); only a slice shorter
+    /// than 32 is padded, with its first label.
     #[inline(always)]
-    pub(crate) fn of(labels: &[u8]) -> Facts {
-        let mut seen = u8x32::ZERO;
+    pub(crate) fn of<B: Lanes>(labels: &[u8]) -> Facts {
+        let Some(&first) = labels.first() else {
+            return Facts::NONE;
+        };
+        let one = B::splat(1);
+        let (mut least, mut t_least, mut t_most) = (B::splat(u8::MAX), B::splat(u8::MAX), B::splat(0));
         let mut add = |c: &[u8; 32]| {
-            seen |= classify!(u8x32, u8x32::new(*c));
+            let b = B::load(c);
+            let t = b.add(one);
+            least = least.min(b);
+            t_least = t_least.min(t);
+            t_most = t_most.max(t);
         };
         let (chunks, rest) = labels.as_chunks::<32>();
         chunks.iter().for_each(&mut add);
@@ -77,17 +98,16 @@ impl Facts {
             match labels.last_chunk::<32>() {
                 Some(last) => add(last),
                 None => {
-                    let mut pad = [IGNORE; 32];
+                    let mut pad = [first; 32];
                     pad.iter_mut().zip(rest).for_each(|(to, from)| *to = *from);
                     add(&pad);
                 }
             }
         }
-        Facts {
-            has_neg: any_bits!(u8x32, seen, 1),
-            has_pos: any_bits!(u8x32, seen, 2),
-            valid: !any_bits!(u8x32, seen, !3),
-        }
+        let any = |v: B, b: u8| v.eq(B::splat(b)).bitmask() != 0;
+        // Every `t <= 2`: `max(t, 2)` is 2 in every lane.
+        let valid = t_most.max(B::splat(2)).eq(B::splat(2)).bitmask() == u32::MAX;
+        Facts { has_neg: any(least, 0), has_pos: any(t_most, 2), valid, binary: valid && !any(t_least, 0) }
     }
 
     /// The facts of the OR of classified label bytes (`classify!`).
@@ -97,6 +117,7 @@ impl Facts {
             has_neg: any_bits!(u8x16, seen, 1),
             has_pos: any_bits!(u8x16, seen, 2),
             valid: !any_bits!(u8x16, seen, !3),
+            binary: false,
         }
     }
 
@@ -111,7 +132,7 @@ impl Facts {
         w |= w >> 16;
         w |= w >> 8;
         let b = w as u8;
-        Facts { has_neg: b & 1 != 0, has_pos: b & 2 != 0, valid: b & !3 == 0 }
+        Facts { has_neg: b & 1 != 0, has_pos: b & 2 != 0, valid: b & !3 == 0, binary: false }
     }
 }
 
@@ -129,6 +150,8 @@ impl<'a> Dense<'a> {
 }
 
 impl Labels for Dense<'_> {
+    const DENSE: bool = true;
+
     #[inline(always)]
     fn step<const N: usize>(&mut self) -> [u8; N] {
         let l = self.all.get(self.at..).and_then(|r| r.first_chunk::<N>()).copied().unwrap_or([IGNORE; N]);
@@ -155,8 +178,8 @@ impl Labels for Dense<'_> {
 
     /// (Called on a fresh walk: the whole slice.)
     #[inline(always)]
-    fn facts(&self, _n: usize) -> Facts {
-        Facts::of(self.all)
+    fn facts<B: Lanes>(&self, _n: usize) -> Facts {
+        Facts::of::<B>(self.all)
     }
 }
 
@@ -209,9 +232,9 @@ impl Labels for Sparse<'_> {
 
     /// Validated indices: a positive for each index in the `n` cells, a
     /// negative for every other cell.
-    fn facts(&self, n: usize) -> Facts {
+    fn facts<B: Lanes>(&self, n: usize) -> Facts {
         let end = self.origin + self.next + n;
         let pos = self.positives.iter().take_while(|&&p| (p as usize) < end).count();
-        Facts { has_neg: n > pos, has_pos: pos > 0, valid: true }
+        Facts { has_neg: n > pos, has_pos: pos > 0, valid: true, binary: true }
     }
 }

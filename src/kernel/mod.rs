@@ -65,7 +65,6 @@ use core::ops::Range;
 
 pub(crate) use dispatch::{Job, run};
 pub use dispatch::{Level, force_level, level};
-use exp::Consts;
 pub(crate) use frame::{row_grad_in_frame, row_grad_in_frame_in_place};
 pub(crate) use isa::{F32s, Isa};
 use labels::Facts;
@@ -124,12 +123,16 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
     logits: &[f32],
     mut labels: impl Labels,
     shifts: Shifts,
+    binary: bool,
 ) {
     // A local copy keeps the accumulators in registers, not behind `sums`.
     let mut acc = *sums;
     // Dense blocks take the constants as the instruction set keeps them in
-    // a loop (`Isa::consts`); other steps (short rows) as plain splats.
-    let k = &Consts::new();
+    // a loop (`Isa::consts`, made again for each block: at the AVX2 level
+    // loads the compiler cannot hoist out of the loop, 96-128 B less stack
+    // than once for the row, same speed); other steps (short rows) as the
+    // instruction set's plain constants (`Isa::step_consts`).
+    let k = &S::step_consts();
     acc.start_blocks();
     match labels.dense() {
         Some(all) => {
@@ -140,10 +143,20 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             let ((xc, xt), (yc, yt)) = (x.as_chunks::<N>(), y.as_chunks::<N>());
             let ((xb, xr), (yb, yr)) = (unrolled::<BLOCK_STEPS, N, _>(xc), unrolled::<BLOCK_STEPS, N, _>(yc));
             if !xb.is_empty() {
-                let k = &S::consts();
-                for (x, y) in xb.iter().zip(yb) {
-                    acc.block::<BLOCK_STEPS, SHIFTED>(x, y, shifts, k, None);
-                    acc.end_block();
+                // Whole blocks of labels 0 and 1 in a loop of their own
+                // (see [`binary_loop`]).
+                if binary {
+                    for (x, y) in xb.iter().zip(yb) {
+                        let k = &S::consts();
+                        acc.block::<BLOCK_STEPS, SHIFTED, true>(x, y, shifts, k, None);
+                        acc.end_block();
+                    }
+                } else {
+                    for (x, y) in xb.iter().zip(yb) {
+                        let k = &S::consts();
+                        acc.block::<BLOCK_STEPS, SHIFTED, false>(x, y, shifts, k, None);
+                        acc.end_block();
+                    }
                 }
             }
             for (x, y) in xr.iter().zip(yr) {
@@ -183,11 +196,11 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
     mut labels: impl Labels,
     shifts: Shifts,
     grad: &mut [f32],
+    binary: bool,
 ) {
     let mut acc = *sums;
-    // Dense blocks take the constants as the instruction set keeps them in
-    // a loop (`Isa::consts`); other steps (short rows) as plain splats.
-    let k = &Consts::new();
+    // Dense blocks as in [`sums`].
+    let k = &S::step_consts();
     acc.start_blocks();
     match labels.dense() {
         Some(all) => {
@@ -200,10 +213,18 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             let (yb, yr) = unrolled::<BLOCK_STEPS, N, _>(yc);
             let (gb, gr) = unrolled_mut::<BLOCK_STEPS, N, _>(gc);
             if !xb.is_empty() {
-                let k = &S::consts();
-                for ((x, y), g) in xb.iter().zip(yb).zip(gb) {
-                    acc.block::<BLOCK_STEPS, SHIFTED>(x, y, shifts, k, Some(g));
-                    acc.end_block();
+                if binary {
+                    for ((x, y), g) in xb.iter().zip(yb).zip(gb) {
+                        let k = &S::consts();
+                        acc.block::<BLOCK_STEPS, SHIFTED, true>(x, y, shifts, k, Some(g));
+                        acc.end_block();
+                    }
+                } else {
+                    for ((x, y), g) in xb.iter().zip(yb).zip(gb) {
+                        let k = &S::consts();
+                        acc.block::<BLOCK_STEPS, SHIFTED, false>(x, y, shifts, k, Some(g));
+                        acc.end_block();
+                    }
                 }
             }
             for ((x, y), g) in xr.iter().zip(yr).zip(gr) {
@@ -298,19 +319,32 @@ impl<L: Labels> Segments for Whole<L> {
 
 /// One exp pass over every segment into one accumulator.
 #[inline(always)]
-fn pass<S: Isa<N>, const N: usize, const SHIFTED: bool>(
+fn pass<S: Isa<N>, const N: usize, const SHIFTED: bool, G: Segments>(
     row: &[f32],
-    segs: &impl Segments,
+    segs: &G,
     shifts: Shifts,
 ) -> Result<Pass, Error> {
     let mut acc = Sums::<S, N>::new();
     let mut facts = Facts::NONE;
     for (r, l) in segs.segments() {
         let x = row.get(r).ok_or(Error::Shape)?;
-        if !S::FACTS_IN_LOOP {
-            facts = facts.and(l.facts(x.len()));
+        if <G::L as Labels>::DENSE {
+            let mut binary = false;
+            if !S::FACTS_IN_LOOP {
+                let f = l.facts::<S::Bytes>(x.len());
+                facts = facts.and(f);
+                binary = binary_loop::<SHIFTED, _>(&l, f);
+            }
+            sums::<S, N, SHIFTED>(&mut acc, x, l, shifts, binary);
+        } else {
+            // Sparse labels (no block loop of their own): the code as it
+            // was before that loop (a `binary` flag here, though always
+            // false, took 64 B more stack in the AVX2 GlobalPointer loss).
+            if !S::FACTS_IN_LOOP {
+                facts = facts.and(l.facts::<S::Bytes>(x.len()));
+            }
+            sums::<S, N, SHIFTED>(&mut acc, x, l, shifts, false);
         }
-        sums::<S, N, SHIFTED>(&mut acc, x, l, shifts);
     }
     Ok(acc.finish(facts))
 }
@@ -319,9 +353,9 @@ fn pass<S: Isa<N>, const N: usize, const SHIFTED: bool>(
 /// zeroing the cells between and after the segments as it goes (while they
 /// are in cache), so that every cell of `grad` is written.
 #[inline(always)]
-fn pass_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
+fn pass_store<S: Isa<N>, const N: usize, const SHIFTED: bool, G: Segments>(
     row: &[f32],
-    segs: &impl Segments,
+    segs: &G,
     shifts: Shifts,
     grad: &mut [f32],
 ) -> Result<Pass, Error> {
@@ -332,13 +366,36 @@ fn pass_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
         zero(grad, done..r.start);
         done = r.end;
         let x = row.get(r.clone()).ok_or(Error::Shape)?;
-        if !S::FACTS_IN_LOOP {
-            facts = facts.and(l.facts(x.len()));
+        if <G::L as Labels>::DENSE {
+            let g = grad.get_mut(r).ok_or(Error::Shape)?;
+            let mut binary = false;
+            if !S::FACTS_IN_LOOP {
+                let f = l.facts::<S::Bytes>(x.len());
+                facts = facts.and(f);
+                binary = binary_loop::<SHIFTED, _>(&l, f);
+            }
+            sums_store::<S, N, SHIFTED>(&mut acc, x, l, shifts, g, binary);
+        } else {
+            // As in `pass`.
+            if !S::FACTS_IN_LOOP {
+                facts = facts.and(l.facts::<S::Bytes>(x.len()));
+            }
+            sums_store::<S, N, SHIFTED>(&mut acc, x, l, shifts, grad.get_mut(r).ok_or(Error::Shape)?, false);
         }
-        sums_store::<S, N, SHIFTED>(&mut acc, x, l, shifts, grad.get_mut(r).ok_or(Error::Shape)?);
     }
     zero(grad, done..grad.len());
     Ok(acc.finish(facts))
+}
+
+/// Whether a segment with these labels and facts takes the block loop of
+/// labels 0 and 1 only (one lane mask a step, see [`Isa::terms_by`]): dense
+/// labels on the fast path (the rare shifted pass keeps one loop; sparse
+/// rows build their labels step by step, and a second copy of that loop
+/// took 32 B more stack), where the instruction set gathers the facts
+/// before the loop.
+#[inline(always)]
+fn binary_loop<const SHIFTED: bool, L: Labels>(_: &L, facts: Facts) -> bool {
+    !SHIFTED && UNROLL_BLOCKS && L::DENSE && facts.binary
 }
 
 /// Writes 0 to `buf[range]` (nothing if the range is empty or outside).
@@ -367,12 +424,12 @@ fn row_maxima<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> R
 /// The loss state of a row made of segments (for the streaming API).
 #[cfg_attr(target_arch = "x86_64", inline(always))]
 pub(crate) fn segments_state<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<Stream, Error> {
-    let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
+    let fast = pass::<S, N, false, _>(row, segs, Shifts::new(0.0, 0.0))?;
     if fast.fast_ok() {
         return Ok(fast.fast_state());
     }
     let (mn, mp) = row_maxima::<S, N>(row, segs)?;
-    Ok(pass::<S, N, true>(row, segs, Shifts::new(mn, mp))?.state(mn, mp))
+    Ok(pass::<S, N, true, _>(row, segs, Shifts::new(mn, mp))?.state(mn, mp))
 }
 
 /// The loss of a row made of segments. Only an `f32` comes back (a 16-byte
@@ -388,7 +445,7 @@ pub(crate) fn segments_state<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl
 #[inline(always)]
 pub(crate) fn segments_loss<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<f64, Error> {
     if UNROLL_BLOCKS {
-        let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
+        let fast = pass::<S, N, false, _>(row, segs, Shifts::new(0.0, 0.0))?;
         if fast.fast_ok() {
             return Ok(fast.fast_loss::<S, N>());
         }
@@ -406,7 +463,7 @@ pub(crate) fn segments_loss<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl 
 #[cfg_attr(target_arch = "x86_64", inline(always))]
 #[cfg_attr(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")), inline(never))]
 fn fast_loss<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<Option<f64>, Error> {
-    let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
+    let fast = pass::<S, N, false, _>(row, segs, Shifts::new(0.0, 0.0))?;
     Ok(if fast.fast_ok() { Some(fast.fast_loss::<S, N>()) } else { None })
 }
 
@@ -419,7 +476,7 @@ fn shifted_state<S: Isa<N>, const N: usize>(
     segs: &impl Segments,
     shifts: Shifts,
 ) -> Result<Stream, Error> {
-    Ok(pass::<S, N, true>(row, segs, shifts)?.state(shifts.neg, shifts.pos))
+    Ok(pass::<S, N, true, _>(row, segs, shifts)?.state(shifts.neg, shifts.pos))
 }
 
 /// [`scale_terms`] over the segments of a row only.
@@ -460,7 +517,7 @@ pub(crate) fn segments_loss_grad<S: Isa<N>, const N: usize>(
         return segments_loss_grad_in_place::<S, N>(grad, segs, scale);
     }
     let (mn, mp) = row_maxima::<S, N>(row, segs)?;
-    let state = pass_store::<S, N, true>(row, segs, Shifts::new(mn, mp), grad)?.state(mn, mp);
+    let state = pass_store::<S, N, true, _>(row, segs, Shifts::new(mn, mp), grad)?.state(mn, mp);
     scale_segments::<S, N>(grad, segs, state, scale)?;
     Ok(state.loss_f64())
 }
@@ -475,7 +532,7 @@ fn fast_loss_grad<S: Isa<N>, const N: usize>(
     scale: f32,
     grad: &mut [f32],
 ) -> Result<Option<f64>, Error> {
-    let fast = pass_store::<S, N, false>(row, segs, Shifts::new(0.0, 0.0), grad)?;
+    let fast = pass_store::<S, N, false, _>(row, segs, Shifts::new(0.0, 0.0), grad)?;
     if !fast.fast_ok() {
         return Ok(None);
     }

@@ -5,7 +5,6 @@
 //! as `None` and the caller runs the general path, which redoes it shifted
 //! or reports the error.
 
-use super::exp::Consts;
 use super::labels::Facts;
 use super::sums::{Pass, Shifts, Sums};
 use super::{Isa, pad, pad_labels, scale_terms};
@@ -36,7 +35,7 @@ pub(crate) fn takes_short(classes: usize) -> bool {
 #[inline(always)]
 fn short_pass<S: Isa<N>, const N: usize>(x: &[f32], y: &[u8], grad: &mut [f32]) -> Option<Pass> {
     let mut acc = Sums::<S, N>::new();
-    let k = &Consts::new();
+    let k = &S::step_consts();
     let zero = Shifts::new(0.0, 0.0);
     let store = !grad.is_empty();
     let ((xc, xt), (yc, yt)) = (x.as_chunks::<N>(), y.as_chunks::<N>());
@@ -64,7 +63,7 @@ fn short_pass<S: Isa<N>, const N: usize>(x: &[f32], y: &[u8], grad: &mut [f32]) 
         }
     }
     acc.count_steps(1);
-    let facts = if S::FACTS_IN_LOOP { Facts::NONE } else { Facts::of(y) };
+    let facts = if S::FACTS_IN_LOOP { Facts::NONE } else { Facts::of::<S::Bytes>(y) };
     let pass = acc.finish(facts);
     pass.fast_ok().then_some(pass)
 }

@@ -156,8 +156,12 @@ impl<S: Isa<N>, const N: usize> FastAcc<S, N> {
 
     #[inline(always)]
     fn finish(mut self) -> Fast {
-        let facts =
-            Facts { has_neg: lane_max(self.wn_max) > 0.0, has_pos: lane_max(self.wp_max) > 0.0, valid: self.ok.all() };
+        let facts = Facts {
+            has_neg: lane_max(self.wn_max) > 0.0,
+            has_pos: lane_max(self.wp_max) > 0.0,
+            valid: self.ok.all(),
+            binary: false,
+        };
         Fast { pass: self.acc.finish_with(facts), big: self.big.any(), poisoned: self.poison.reduce_add() != 0.0 }
     }
 }

@@ -218,7 +218,23 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         shifts: Shifts,
         k: &Consts<S::V>,
     ) -> [f32; N] {
-        S::terms::<SHIFTED>(&mut self.neg, &mut self.pos, &mut self.seen, x, labels, shifts, k)
+        self.step_by::<SHIFTED, false>(x, labels, shifts, k)
+    }
+
+    /// [`Sums::step`]; `BINARY` as [`Isa::terms_by`] (labels 0 and 1 only).
+    #[inline(always)]
+    pub(crate) fn step_by<const SHIFTED: bool, const BINARY: bool>(
+        &mut self,
+        x: &[f32; N],
+        labels: &[u8; N],
+        shifts: Shifts,
+        k: &Consts<S::V>,
+    ) -> [f32; N] {
+        if BINARY {
+            S::terms_by::<SHIFTED, true>(&mut self.neg, &mut self.pos, &mut self.seen, x, labels, shifts, k)
+        } else {
+            S::terms::<SHIFTED>(&mut self.neg, &mut self.pos, &mut self.seen, x, labels, shifts, k)
+        }
     }
 
     /// A row's last, partial step ([`Isa::tail_terms`]), counted.
@@ -248,7 +264,7 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
     /// [`Sums::FLUSH`]; the flushes between them here, the last one the
     /// caller's); the signed terms stored in `out` if given.
     #[inline(always)]
-    pub(crate) fn block<const B: usize, const SHIFTED: bool>(
+    pub(crate) fn block<const B: usize, const SHIFTED: bool, const BINARY: bool>(
         &mut self,
         x: &[[f32; N]; B],
         labels: &[[u8; N]; B],
@@ -257,16 +273,16 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         out: Option<&mut [[f32; N]; B]>,
     ) {
         if Self::FLUSH == 4 {
-            self.block_by::<4, B, SHIFTED>(x, labels, shifts, k, out);
+            self.block_by::<4, B, SHIFTED, BINARY>(x, labels, shifts, k, out);
         } else {
-            self.block_by::<8, B, SHIFTED>(x, labels, shifts, k, out);
+            self.block_by::<8, B, SHIFTED, BINARY>(x, labels, shifts, k, out);
         }
     }
 
     /// A block as groups of `F` (= [`Sums::FLUSH`]) steps, flushed between
     /// groups; the signed terms stored in `out` if given.
     #[inline(always)]
-    fn block_by<const F: usize, const B: usize, const SHIFTED: bool>(
+    fn block_by<const F: usize, const B: usize, const SHIFTED: bool, const BINARY: bool>(
         &mut self,
         x: &[[f32; N]; B],
         labels: &[[u8; N]; B],
@@ -282,7 +298,7 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
                         self.flush();
                     }
                     for (x, l) in x.iter().zip(l) {
-                        self.step::<SHIFTED>(x, l, shifts, k);
+                        self.step_by::<SHIFTED, BINARY>(x, l, shifts, k);
                     }
                 }
             }
@@ -292,7 +308,7 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
                         self.flush();
                     }
                     for ((x, l), o) in x.iter().zip(l).zip(o) {
-                        *o = self.step::<SHIFTED>(x, l, shifts, k);
+                        *o = self.step_by::<SHIFTED, BINARY>(x, l, shifts, k);
                     }
                 }
             }
