@@ -225,8 +225,8 @@ static EXP_TABLE: Table = {
 /// from an eight-entry table (one `vpermps`, indexed by the low bits of the
 /// magic-constant round) and `e^r - 1` of degree 4. Five multiplies and
 /// multiply-adds after the reduction where the table-free exp takes seven:
-/// the two FMA pipes are what the loop waits for (forward 9-12% faster at
-/// 256x1000 and 72x16384). 0.89 ulp against the table-free 1.16
+/// the two FMA pipes are what the loop waits for (13-15% faster forward,
+/// 7-8% with the gradient, at 256x1000 and 72x16384). 0.89 ulp against the table-free 1.16
 /// (`accuracy_tests`; the table entries' own rounding, up to 0.54 ulp, is
 /// most of it: adding it back through a second table took an add and a
 /// permutation per lane, 0.58 ulp but 9% slower forward at 256x1000;
