@@ -238,3 +238,73 @@ impl Labels for Sparse<'_> {
         Facts { has_neg: n > pos, has_pos: pos > 0, valid: true, binary: true }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Facts, IGNORE};
+
+    /// [`Facts::of`] through each level's byte lanes, on given label slices.
+    struct Of<'a>(&'a [&'a [u8]]);
+
+    impl crate::kernel::Job for Of<'_> {
+        type Out = [[bool; 4]; 64];
+        #[inline(always)]
+        fn run<S: crate::kernel::Isa<N>, const N: usize>(self) -> [[bool; 4]; 64] {
+            let mut out = [[false; 4]; 64];
+            for (o, l) in out.iter_mut().zip(self.0) {
+                let f = Facts::of::<S::Bytes>(l);
+                *o = [f.has_neg, f.has_pos, f.valid, f.binary];
+            }
+            out
+        }
+    }
+
+    /// The facts of random label slices (0 to 99 labels of 0, 1, `IGNORE`
+    /// and now and then another byte) at every dispatch level against
+    /// their definition, label by label.
+    #[test]
+    fn facts_of_label_slices_match_their_definition_at_every_level() {
+        use crate::kernel::{Level, force_level, run};
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let mut rows = [[0u8; 99]; 64];
+        let mut lens = [0usize; 64];
+        for (i, (row, len)) in rows.iter_mut().zip(&mut lens).enumerate() {
+            *len = (next() % 100) as usize;
+            // Some rows without ignored labels, some with a bad one.
+            let (ignored, bad) = (i % 3 != 0, i % 5 == 0);
+            for l in row.iter_mut() {
+                *l = match next() % 50 {
+                    0 if bad => 2 + (next() % 253) as u8,
+                    1..=9 if ignored => IGNORE,
+                    10..=19 => 1,
+                    _ => 0,
+                };
+            }
+        }
+        let slices: [&[u8]; 64] = core::array::from_fn(|i| &rows[i][..lens[i]]);
+        let want: [[bool; 4]; 64] = core::array::from_fn(|i| {
+            let l = slices[i];
+            let valid = l.iter().all(|&b| b <= 1 || b == IGNORE);
+            [l.contains(&0), l.contains(&1), valid, valid && !l.contains(&IGNORE)]
+        });
+        assert!(want.iter().any(|w| w[3]) && want.iter().any(|w| w[2] && !w[3]) && want.iter().any(|w| !w[2]));
+        for level in [Level::Base, Level::Avx2, Level::Avx512] {
+            if !force_level(level) {
+                eprintln!("facts: {level:?} not run (this CPU or build cannot)");
+                continue;
+            }
+            let got = run(Of(&slices));
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                // The group facts matter only for valid labels.
+                let g = if w[2] { *g } else { [w[0], w[1], g[2], g[3]] };
+                assert_eq!(g, *w, "{level:?}: labels {:?}", slices[i]);
+            }
+        }
+    }
+}

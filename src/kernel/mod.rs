@@ -144,7 +144,7 @@ fn sums<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             let ((xb, xr), (yb, yr)) = (unrolled::<BLOCK_STEPS, N, _>(xc), unrolled::<BLOCK_STEPS, N, _>(yc));
             if !xb.is_empty() {
                 // Whole blocks of labels 0 and 1 in a loop of their own
-                // (see [`binary_loop`]).
+                // (see [`segment_facts`]).
                 if binary {
                     for (x, y) in xb.iter().zip(yb) {
                         let k = &S::consts();
@@ -319,32 +319,17 @@ impl<L: Labels> Segments for Whole<L> {
 
 /// One exp pass over every segment into one accumulator.
 #[inline(always)]
-fn pass<S: Isa<N>, const N: usize, const SHIFTED: bool, G: Segments>(
+fn pass<S: Isa<N>, const N: usize, const SHIFTED: bool>(
     row: &[f32],
-    segs: &G,
+    segs: &impl Segments,
     shifts: Shifts,
 ) -> Result<Pass, Error> {
     let mut acc = Sums::<S, N>::new();
     let mut facts = Facts::NONE;
     for (r, l) in segs.segments() {
         let x = row.get(r).ok_or(Error::Shape)?;
-        if <G::L as Labels>::DENSE {
-            let mut binary = false;
-            if !S::FACTS_IN_LOOP {
-                let f = l.facts::<S::Bytes>(x.len());
-                facts = facts.and(f);
-                binary = binary_loop::<SHIFTED, _>(&l, f);
-            }
-            sums::<S, N, SHIFTED>(&mut acc, x, l, shifts, binary);
-        } else {
-            // Sparse labels (no block loop of their own): the code as it
-            // was before that loop (a `binary` flag here, though always
-            // false, took 64 B more stack in the AVX2 GlobalPointer loss).
-            if !S::FACTS_IN_LOOP {
-                facts = facts.and(l.facts::<S::Bytes>(x.len()));
-            }
-            sums::<S, N, SHIFTED>(&mut acc, x, l, shifts, false);
-        }
+        let binary = segment_facts::<S, N, SHIFTED, _>(&l, x.len(), &mut facts);
+        sums::<S, N, SHIFTED>(&mut acc, x, l, shifts, binary);
     }
     Ok(acc.finish(facts))
 }
@@ -353,9 +338,9 @@ fn pass<S: Isa<N>, const N: usize, const SHIFTED: bool, G: Segments>(
 /// zeroing the cells between and after the segments as it goes (while they
 /// are in cache), so that every cell of `grad` is written.
 #[inline(always)]
-fn pass_store<S: Isa<N>, const N: usize, const SHIFTED: bool, G: Segments>(
+fn pass_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
     row: &[f32],
-    segs: &G,
+    segs: &impl Segments,
     shifts: Shifts,
     grad: &mut [f32],
 ) -> Result<Pass, Error> {
@@ -366,36 +351,36 @@ fn pass_store<S: Isa<N>, const N: usize, const SHIFTED: bool, G: Segments>(
         zero(grad, done..r.start);
         done = r.end;
         let x = row.get(r.clone()).ok_or(Error::Shape)?;
-        if <G::L as Labels>::DENSE {
-            let g = grad.get_mut(r).ok_or(Error::Shape)?;
-            let mut binary = false;
-            if !S::FACTS_IN_LOOP {
-                let f = l.facts::<S::Bytes>(x.len());
-                facts = facts.and(f);
-                binary = binary_loop::<SHIFTED, _>(&l, f);
-            }
-            sums_store::<S, N, SHIFTED>(&mut acc, x, l, shifts, g, binary);
-        } else {
-            // As in `pass`.
-            if !S::FACTS_IN_LOOP {
-                facts = facts.and(l.facts::<S::Bytes>(x.len()));
-            }
-            sums_store::<S, N, SHIFTED>(&mut acc, x, l, shifts, grad.get_mut(r).ok_or(Error::Shape)?, false);
-        }
+        let binary = segment_facts::<S, N, SHIFTED, _>(&l, x.len(), &mut facts);
+        sums_store::<S, N, SHIFTED>(&mut acc, x, l, shifts, grad.get_mut(r).ok_or(Error::Shape)?, binary);
     }
     zero(grad, done..grad.len());
     Ok(acc.finish(facts))
 }
 
-/// Whether a segment with these labels and facts takes the block loop of
-/// labels 0 and 1 only (one lane mask a step, see [`Isa::terms_by`]): dense
-/// labels on the fast path (the rare shifted pass keeps one loop; sparse
-/// rows build their labels step by step, and a second copy of that loop
-/// took 32 B more stack), where the instruction set gathers the facts
-/// before the loop.
+/// Adds a segment's label facts to `facts`, where the instruction set
+/// gathers them before the exp loop; returns whether the segment takes the
+/// block loop of labels 0 and 1 only (one lane mask a step, see
+/// [`Isa::terms_by`]): dense labels on the fast path (the rare shifted pass
+/// keeps one loop). Sparse labels (built step by step) keep one loop and
+/// the code they had before it: a `binary` flag computed for them, though
+/// always false, took 32 B more stack in the AVX2 GlobalPointer loss.
 #[inline(always)]
-fn binary_loop<const SHIFTED: bool, L: Labels>(_: &L, facts: Facts) -> bool {
-    !SHIFTED && UNROLL_BLOCKS && L::DENSE && facts.binary
+fn segment_facts<S: Isa<N>, const N: usize, const SHIFTED: bool, L: Labels>(
+    labels: &L,
+    n: usize,
+    facts: &mut Facts,
+) -> bool {
+    if S::FACTS_IN_LOOP {
+        return false;
+    }
+    if !L::DENSE {
+        *facts = facts.and(labels.facts::<S::Bytes>(n));
+        return false;
+    }
+    let f = labels.facts::<S::Bytes>(n);
+    *facts = facts.and(f);
+    !SHIFTED && UNROLL_BLOCKS && f.binary
 }
 
 /// Writes 0 to `buf[range]` (nothing if the range is empty or outside).
@@ -424,12 +409,12 @@ fn row_maxima<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> R
 /// The loss state of a row made of segments (for the streaming API).
 #[cfg_attr(target_arch = "x86_64", inline(always))]
 pub(crate) fn segments_state<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<Stream, Error> {
-    let fast = pass::<S, N, false, _>(row, segs, Shifts::new(0.0, 0.0))?;
+    let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
     if fast.fast_ok() {
         return Ok(fast.fast_state());
     }
     let (mn, mp) = row_maxima::<S, N>(row, segs)?;
-    Ok(pass::<S, N, true, _>(row, segs, Shifts::new(mn, mp))?.state(mn, mp))
+    Ok(pass::<S, N, true>(row, segs, Shifts::new(mn, mp))?.state(mn, mp))
 }
 
 /// The loss of a row made of segments. Only an `f32` comes back (a 16-byte
@@ -445,7 +430,7 @@ pub(crate) fn segments_state<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl
 #[inline(always)]
 pub(crate) fn segments_loss<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<f64, Error> {
     if UNROLL_BLOCKS {
-        let fast = pass::<S, N, false, _>(row, segs, Shifts::new(0.0, 0.0))?;
+        let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
         if fast.fast_ok() {
             return Ok(fast.fast_loss::<S, N>());
         }
@@ -463,7 +448,7 @@ pub(crate) fn segments_loss<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl 
 #[cfg_attr(target_arch = "x86_64", inline(always))]
 #[cfg_attr(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")), inline(never))]
 fn fast_loss<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<Option<f64>, Error> {
-    let fast = pass::<S, N, false, _>(row, segs, Shifts::new(0.0, 0.0))?;
+    let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
     Ok(if fast.fast_ok() { Some(fast.fast_loss::<S, N>()) } else { None })
 }
 
@@ -476,7 +461,7 @@ fn shifted_state<S: Isa<N>, const N: usize>(
     segs: &impl Segments,
     shifts: Shifts,
 ) -> Result<Stream, Error> {
-    Ok(pass::<S, N, true, _>(row, segs, shifts)?.state(shifts.neg, shifts.pos))
+    Ok(pass::<S, N, true>(row, segs, shifts)?.state(shifts.neg, shifts.pos))
 }
 
 /// [`scale_terms`] over the segments of a row only.
@@ -517,7 +502,7 @@ pub(crate) fn segments_loss_grad<S: Isa<N>, const N: usize>(
         return segments_loss_grad_in_place::<S, N>(grad, segs, scale);
     }
     let (mn, mp) = row_maxima::<S, N>(row, segs)?;
-    let state = pass_store::<S, N, true, _>(row, segs, Shifts::new(mn, mp), grad)?.state(mn, mp);
+    let state = pass_store::<S, N, true>(row, segs, Shifts::new(mn, mp), grad)?.state(mn, mp);
     scale_segments::<S, N>(grad, segs, state, scale)?;
     Ok(state.loss_f64())
 }
@@ -532,7 +517,7 @@ fn fast_loss_grad<S: Isa<N>, const N: usize>(
     scale: f32,
     grad: &mut [f32],
 ) -> Result<Option<f64>, Error> {
-    let fast = pass_store::<S, N, false, _>(row, segs, Shifts::new(0.0, 0.0), grad)?;
+    let fast = pass_store::<S, N, false>(row, segs, Shifts::new(0.0, 0.0), grad)?;
     if !fast.fast_ok() {
         return Ok(None);
     }
