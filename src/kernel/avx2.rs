@@ -236,11 +236,7 @@ static EXP_TABLE: Table = {
 /// and -87.33.
 #[inline(always)]
 fn exp_by_table<const POISON: bool>(x: Y, k: &Consts<Y>) -> Y {
-    let xc = k.hi.fast_min(k.lo.fast_max(x));
-    let t = xc.mul_add(k.log2e, k.magic);
-    let m = t - k.magic;
-    let r = m.mul_neg_add(k.ln2_hi, if POISON { x } else { xc });
-    let r = m.mul_neg_add(k.ln2_lo, r);
+    let (t, r) = super::exp::reduce::<Y, 8, POISON>(x, k);
     let [steps, _, c4, c3, c2] = k.c;
     // SAFETY: see the top of this file.
     let scale = Y(unsafe {

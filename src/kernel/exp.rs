@@ -132,13 +132,7 @@ pub(crate) fn exp<V: F32s<N>, const N: usize, const POISON: bool>(x: V) -> V {
 /// [`exp`] with its constants given.
 #[inline(always)]
 pub(crate) fn exp_with<V: F32s<N>, const N: usize, const POISON: bool>(x: V, k: &Consts<V>) -> V {
-    // The constant first: x86's max and min return their second operand
-    // when one is NaN, so a NaN input stays NaN.
-    let xc = k.hi.fast_min(k.lo.fast_max(x));
-    let t = xc.mul_add(k.log2e, k.magic);
-    let n = t - k.magic;
-    let r = n.mul_neg_add(k.ln2_hi, if POISON { x } else { xc });
-    let r = n.mul_neg_add(k.ln2_lo, r);
+    let (t, r) = reduce::<V, N, POISON>(x, k);
     let [c6, c5, c4, c3, c2] = k.c;
     // e^r = 1 + r + r^2·w(r); scaled by 2^n as 2^n + 2^n·(r + r^2·w): no
     // constant 1 to hold, and one rounding less than `(1 + …)·2^n`.
@@ -146,6 +140,22 @@ pub(crate) fn exp_with<V: F32s<N>, const N: usize, const POISON: bool>(x: V, k: 
     let u = (r * r).mul_add(w, r);
     let scale = t.shl23();
     u.mul_add(scale, scale)
+}
+
+/// The clamp and the reduction of every lane exp (this one and the AVX2
+/// level's table exp, whose constants make the step `ln2/8`): `t`, the
+/// magic-constant round of `x / step` (its low bits the integer `n`), and
+/// `r = x - n·step` in two multiply-adds (`POISON`: from the unclamped
+/// `x`, see [`exp`]).
+#[inline(always)]
+pub(crate) fn reduce<V: F32s<N>, const N: usize, const POISON: bool>(x: V, k: &Consts<V>) -> (V, V) {
+    // The constant first: x86's max and min return their second operand
+    // when one is NaN, so a NaN input stays NaN.
+    let xc = k.hi.fast_min(k.lo.fast_max(x));
+    let t = xc.mul_add(k.log2e, k.magic);
+    let n = t - k.magic;
+    let r = n.mul_neg_add(k.ln2_hi, if POISON { x } else { xc });
+    (t, n.mul_neg_add(k.ln2_lo, r))
 }
 
 /// Whether the MCU exp fuses its multiply-adds: where the target's FPU has

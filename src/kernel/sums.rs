@@ -230,6 +230,7 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         shifts: Shifts,
         k: &Consts<S::V>,
     ) -> [f32; N] {
+        // `terms` when not binary: MCUs have a `terms` of their own.
         if BINARY {
             S::terms_by::<SHIFTED, true>(&mut self.neg, &mut self.pos, &mut self.seen, x, labels, shifts, k)
         } else {
