@@ -55,7 +55,7 @@ const C4: f32 = f32::from_bits(0x3d2aac11); // 0.04166800156235695
 const C5: f32 = f32::from_bits(0x3c0933c1); // 0.00837415549904108
 const C6: f32 = f32::from_bits(0x3ab57398); // 0.0013843653723597527
 
-/// The constants of [`exp`], as vectors, made once per loop and handed to
+/// The constants of [`exp_with`], as vectors, made once per loop and handed to
 /// each step: splats, or what the instruction set's `Isa::consts` makes
 /// them in the blocks of a pass (loads on AVX2).
 #[derive(Clone, Copy)]
@@ -114,8 +114,16 @@ impl<V> Consts<V> {
     }
 }
 
-/// `e^x` on every lane (see the module documentation for range and
-/// accuracy); the same algorithm for every instruction set.
+/// [`exp_with`] with the constants made here (the tests').
+#[cfg(test)]
+#[inline(always)]
+pub(crate) fn exp<V: F32s<N>, const N: usize, const POISON: bool>(x: V) -> V {
+    exp_with::<V, N, POISON>(x, &Consts::new())
+}
+
+/// `e^x` on every lane with its constants given (see the module
+/// documentation for range and accuracy); the table-free exp, the same
+/// algorithm for every instruction set.
 ///
 /// `POISON`: the reduction takes the unclamped `x`, so that an input
 /// outside `[LO, HI]` that the clamp would have hidden shows: `-inf` (and a
@@ -123,13 +131,6 @@ impl<V> Consts<V> {
 /// Inputs in `[LO, HI]` give the same result either way. The fast path uses
 /// it to see non-finite logits in its sums; the shifted path, whose inputs
 /// may lie far below `LO`, does not.
-#[cfg(test)]
-#[inline(always)]
-pub(crate) fn exp<V: F32s<N>, const N: usize, const POISON: bool>(x: V) -> V {
-    exp_with::<V, N, POISON>(x, &Consts::new())
-}
-
-/// [`exp`] with its constants given.
 #[inline(always)]
 pub(crate) fn exp_with<V: F32s<N>, const N: usize, const POISON: bool>(x: V, k: &Consts<V>) -> V {
     let (t, r) = reduce::<V, N, POISON>(x, k);
@@ -146,7 +147,7 @@ pub(crate) fn exp_with<V: F32s<N>, const N: usize, const POISON: bool>(x: V, k: 
 /// level's table exp, whose constants make the step `ln2/8`): `t`, the
 /// magic-constant round of `x / step` (its low bits the integer `n`), and
 /// `r = x - n·step` in two multiply-adds (`POISON`: from the unclamped
-/// `x`, see [`exp`]).
+/// `x`, see [`exp_with`]).
 #[inline(always)]
 pub(crate) fn reduce<V: F32s<N>, const N: usize, const POISON: bool>(x: V, k: &Consts<V>) -> (V, V) {
     // The constant first: x86's max and min return their second operand

@@ -204,7 +204,7 @@ pub(crate) trait Isa<const N: usize>: Copy {
         // adders, which the exp and the sums keep busy).
         if BINARY { (e ^ signs).to_array() } else { (en - ep).to_array() }
     }
-    /// [`exp`](super::exp::exp) clamped (not `POISON`), constants made here.
+    /// [`Isa::exp_by`] clamped (not `POISON`), with the step constants.
     #[inline(always)]
     fn exp_clamped(v: Self::V) -> Self::V {
         Self::exp_by::<false>(v, &Self::step_consts())

@@ -55,7 +55,7 @@ pub(crate) struct Facts {
     pub(crate) valid: bool,
     /// Every label is 0 or 1, as far as known (false where the facts were
     /// gathered in the exp loop): the exp loop may then take a lane's
-    /// group from one mask ([`Isa::terms`](super::Isa::terms)'s `BINARY`).
+    /// group from one mask ([`Isa::terms_by`](super::Isa::terms_by)'s `BINARY`).
     pub(crate) binary: bool,
 }
 
