@@ -75,12 +75,17 @@ static void run_loss(void) {
     mlcce_loss(X, Y, R, C, MLCCE_REDUCTION_NONE, OUT);
     mlcce_loss(BIG, Y, R, C, MLCCE_REDUCTION_MEAN, OUT);
     mlcce_loss(X, P, R, C, 7, OUT);
+    /* One short row (the entry's short path), fast and shifted. */
+    mlcce_loss(X, Y, 1, 31, MLCCE_REDUCTION_MEAN, OUT);
+    mlcce_loss(BIG, Y, 1, 31, MLCCE_REDUCTION_MEAN, OUT);
 }
 static void run_loss_grad(void) {
     mlcce_loss_grad(X, Y, R, C, MLCCE_REDUCTION_MEAN, &L, G);
     mlcce_loss_grad(BIG, Y, R, C, MLCCE_REDUCTION_SUM, &L, G);
     memcpy(G, X, sizeof G);
     mlcce_loss_grad(G, Y, R, C, MLCCE_REDUCTION_MEAN, &L, G);
+    mlcce_loss_grad(X, Y, 1, 31, MLCCE_REDUCTION_MEAN, &L, G);
+    mlcce_loss_grad(BIG, Y, 1, 31, MLCCE_REDUCTION_SUM, &L, G);
 }
 static void run_stream_init(void) { mlcce_stream_init(&S1); mlcce_stream_init(&S2); }
 static void run_stream_update(void) { mlcce_stream_update(&S1, X, Y, C); mlcce_stream_update(&S2, BIG, Y, C); }

@@ -28,17 +28,17 @@ impl kernel::Job for ShortLoss<'_> {
 }
 
 /// A short row's fast path with its gradient, as a job for the dispatcher.
-struct ShortLossGrad<'a>(&'a [f32], &'a [u8], f32, &'a mut [f32]);
+struct ShortLossGrad<'a>(&'a [f32], &'a [u8], &'a mut [f32]);
 
 impl kernel::Job for ShortLossGrad<'_> {
     type Out = Option<f64>;
     #[inline(always)]
     fn run<S: Isa<N>, const N: usize>(self) -> Self::Out {
-        kernel::short_loss_grad::<S, N>(self.0, self.1, self.2, self.3)
+        kernel::short_loss_grad::<S, N>(self.0, self.1, 1.0, self.2)
     }
 }
 
-/// The loss of one row of at most [`kernel::SHORT`] classes (logits and
+/// The loss of one row of 1 to [`kernel::SHORT`] classes (logits and
 /// labels as long as each other) if the fast path takes it; `None`: run
 /// the general path.
 #[inline(always)]
@@ -46,11 +46,11 @@ pub(crate) fn short_loss(logits: &[f32], labels: &[u8]) -> Option<f64> {
     kernel::run(ShortLoss(logits, labels))
 }
 
-/// [`short_loss`] with the gradient times `scale` into `grad` (as long as
-/// the row); on `None` `grad` holds partial results.
+/// [`short_loss`] with the gradient (scale 1) into `grad` (as long as the
+/// row); on `None` `grad` holds partial results.
 #[inline(always)]
-pub(crate) fn short_loss_grad(logits: &[f32], labels: &[u8], scale: f32, grad: &mut [f32]) -> Option<f64> {
-    kernel::run(ShortLossGrad(logits, labels, scale, grad))
+pub(crate) fn short_loss_grad(logits: &[f32], labels: &[u8], grad: &mut [f32]) -> Option<f64> {
+    kernel::run(ShortLossGrad(logits, labels, grad))
 }
 
 /// Whether a batch is one short row ([`kernel::takes_short`]; the
@@ -129,6 +129,7 @@ impl Rows for DenseRows<'_> {
 /// assert!((mean[0] - 1.980_370_4).abs() < 1e-6);
 /// # Ok::<(), mlcce::Error>(())
 /// ```
+#[cfg_attr(target_arch = "x86_64", inline(always))]
 pub fn loss(shape: Shape, logits: &[f32], labels: &[u8], reduction: Reduction, out: &mut [f32]) -> Result<(), Error> {
     if let ([o], true) = (&mut *out, short(shape, logits, labels))
         && let Some(l) = short_loss(logits, labels)
@@ -136,6 +137,17 @@ pub fn loss(shape: Shape, logits: &[f32], labels: &[u8], reduction: Reduction, o
         *o = l as f32;
         return Ok(());
     }
+    batch_loss(shape, logits, labels, reduction, out)
+}
+
+/// [`loss`] without its short path (the C entry's, past its own).
+pub(crate) fn batch_loss(
+    shape: Shape,
+    logits: &[f32],
+    labels: &[u8],
+    reduction: Reduction,
+    out: &mut [f32],
+) -> Result<(), Error> {
     batch::loss(&DenseRows::new(shape, labels)?, logits, reduction, out)
 }
 
@@ -157,6 +169,7 @@ pub fn row_loss(logits: &[f32], labels: &[u8]) -> Result<f32, Error> {
 /// `grad` (`rows * classes`) receives the gradient of the reduced loss.
 /// `loss_out`, when given, receives the loss as in [`loss`]. On error
 /// `loss_out` is not written; `grad` may hold partial results.
+#[cfg_attr(target_arch = "x86_64", inline(always))]
 pub fn loss_grad(
     shape: Shape,
     logits: &[f32],
@@ -165,17 +178,28 @@ pub fn loss_grad(
     loss_out: Option<&mut [f32]>,
     grad: &mut [f32],
 ) -> Result<(), Error> {
-    let out_ok = loss_out.as_ref().is_none_or(|o| o.len() == 1);
-    if out_ok
+    if loss_out.as_ref().is_none_or(|o| o.len() == 1)
         && grad.len() == logits.len()
         && short(shape, logits, labels)
-        && let Some(l) = short_loss_grad(logits, labels, 1.0, grad)
+        && let Some(l) = short_loss_grad(logits, labels, grad)
     {
         if let Some([o]) = loss_out {
             *o = l as f32;
         }
         return Ok(());
     }
+    batch_loss_grad(shape, logits, labels, reduction, loss_out, grad)
+}
+
+/// [`loss_grad`] without its short path (the C entry's, past its own).
+pub(crate) fn batch_loss_grad(
+    shape: Shape,
+    logits: &[f32],
+    labels: &[u8],
+    reduction: Reduction,
+    loss_out: Option<&mut [f32]>,
+    grad: &mut [f32],
+) -> Result<(), Error> {
     batch::loss_grad(&DenseRows::new(shape, labels)?, logits, reduction, loss_out, grad)
 }
 

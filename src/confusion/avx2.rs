@@ -91,6 +91,11 @@ impl Lanes for Bytes {
         // SAFETY: see the top of this file; `y` is 32 readable bytes.
         Bytes(unsafe { _mm256_loadu_si256(y.as_ptr().cast()) })
     }
+    #[inline(always)]
+    fn load_halves(lo: &[u8; HALF / 2], hi: &[u8; HALF / 2]) -> Bytes {
+        // SAFETY: see the top of this file; `lo` and `hi` are 16 readable bytes each.
+        Bytes(unsafe { _mm256_loadu2_m128i(hi.as_ptr().cast(), lo.as_ptr().cast()) })
+    }
     binary!(add, _mm256_add_epi8);
     binary!(sub, _mm256_sub_epi8);
     binary!(and, _mm256_and_si256);

@@ -47,6 +47,8 @@ pub(crate) trait Lanes: Copy {
     fn positive(x: &[f32; HALF]) -> Self;
     fn splat(b: u8) -> Self;
     fn load(y: &[u8; HALF]) -> Self;
+    /// `lo` then `hi`.
+    fn load_halves(lo: &[u8; HALF / 2], hi: &[u8; HALF / 2]) -> Self;
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
     fn and(self, o: Self) -> Self;

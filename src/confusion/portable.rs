@@ -54,6 +54,13 @@ impl Lanes for Bytes {
         Bytes(u8x32::new(*y))
     }
     #[inline(always)]
+    fn load_halves(lo: &[u8; HALF / 2], hi: &[u8; HALF / 2]) -> Self {
+        let mut y = [0; HALF];
+        y[..HALF / 2].copy_from_slice(lo);
+        y[HALF / 2..].copy_from_slice(hi);
+        Bytes(u8x32::new(y))
+    }
+    #[inline(always)]
     fn add(self, o: Self) -> Self {
         Bytes(self.0 + o.0)
     }

@@ -37,7 +37,9 @@ pub unsafe extern "C" fn mlcce_loss(
     let (y, ys) = try_status!(unsafe { input(labels, n) });
     // SAFETY: per this function's contract.
     unsafe {
-        loss_entry(logits, n, r, rows, out, &[ys], |x, red, o| crate::loss(Shape::new(rows, classes), x, y, red, o))
+        loss_entry(logits, n, r, rows, out, &[ys], |x, red, o| {
+            crate::dense::batch_loss(Shape::new(rows, classes), x, y, red, o)
+        })
     }
 }
 
@@ -74,7 +76,7 @@ pub unsafe extern "C" fn mlcce_loss_grad(
     unsafe {
         grad_entry(logits, grad, n, r, rows, loss_out, &[ys], |g, red, lo| match g {
             Grad::InPlace(buf) => crate::loss_grad_in_place(shape, buf, y, red, lo),
-            Grad::Apart(x, g) => crate::loss_grad(shape, x, y, red, lo, g),
+            Grad::Apart(x, g) => crate::dense::batch_loss_grad(shape, x, y, red, lo, g),
         })
     }
 }

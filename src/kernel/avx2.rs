@@ -284,6 +284,24 @@ impl Isa<8> for Avx2 {
             _mm_cvtsd_f64(_mm_add_sd(a, _mm_unpackhi_pd(a, a)))
         }
     }
+    /// Both vectors widened, then reduced side by side: the lanes of
+    /// [`Isa::total_value`] in its order (`(t0 + t2) + (t1 + t3)`), no add of
+    /// the zero total.
+    #[inline(always)]
+    fn lane_values(neg: Y, pos: Y) -> (f64, f64) {
+        // SAFETY: see the top of this file.
+        unsafe {
+            let wide = |v: __m256| {
+                let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+                _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v)))
+            };
+            let (n, p) = (wide(neg.0), wide(pos.0));
+            // [n0 + n2, n1 + n3, p0 + p2, p1 + p3], then each pair's sum.
+            let z = _mm256_add_pd(_mm256_permute2f128_pd::<0x20>(n, p), _mm256_permute2f128_pd::<0x31>(n, p));
+            let h = _mm256_hadd_pd(z, z);
+            (_mm256_cvtsd_f64(h), _mm_cvtsd_f64(_mm256_extractf128_pd::<1>(h)))
+        }
+    }
     /// Eight label bytes zero-extended to `i32` lanes, compared with 0 and 1.
     #[inline(always)]
     fn masks(labels: &[u8; 8]) -> Masks<Y> {

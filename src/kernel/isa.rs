@@ -104,6 +104,16 @@ pub(crate) trait Isa<const N: usize>: Copy {
     fn total_value_f32(total: Self::Total) -> f32 {
         Self::total_value(total) as f32
     }
+    /// The [`Isa::total_value`]s of two vectors' lanes each added once to
+    /// [`Isa::total_zero`] (the same bits), both at once where the
+    /// instruction set can (a short row's finish).
+    #[inline(always)]
+    fn lane_values(neg: Self::V, pos: Self::V) -> (f64, f64) {
+        let (mut a, mut b) = (Self::total_zero(), Self::total_zero());
+        Self::total_add(&mut a, neg);
+        Self::total_add(&mut b, pos);
+        (Self::total_value(a), Self::total_value(b))
+    }
     /// The lane masks of `N` labels (0: negative, 1: positive).
     fn masks(labels: &[u8; N]) -> Masks<Self::V>;
     /// A step's lane masks and its values signed (`+x` for a negative,
