@@ -17,7 +17,7 @@ pub const SHAPES: [(usize, usize, f64); 4] =
     [(256, 1000, 0.05), (1, 32, 0.10), (72, 16384, 0.0005), (32, 131_072, 0.0001)];
 
 /// Logits ~ N(0, 2) (clipped sum of uniforms) and labels with `p` positives.
-pub fn inputs(rows: usize, classes: usize, p: f64, seed: u64) -> (Vec<f32>, Vec<u8>) {
+pub fn inputs(rows: usize, classes: usize, p: f64, seed: u64) -> (support::Aligned<f32>, support::Aligned<u8>) {
     support::dense(rows, classes, p, seed)
 }
 
@@ -89,7 +89,7 @@ fn dense(c: &mut Criterion) {
     for (rows, classes, p) in SHAPES {
         let (logits, labels) = inputs(rows, classes, p, 7);
         let shape = Shape::new(rows, classes);
-        let mut grad = vec![0.0f32; rows * classes];
+        let mut grad = support::Aligned::<f32>::zeros(rows * classes);
         let id = format!("{rows}x{classes}");
         for pass in ["forward", "forward+backward"] {
             let mut g = c.benchmark_group(format!("dense/{pass}"));

@@ -22,7 +22,7 @@ fn main() {
     // The inputs of `benches/dense.rs`: logits ~ N(0, 2).
     let (logits, labels) = inputs::dense(rows, classes, positives, 7);
     let shape = Shape::new(rows, classes);
-    let mut grad = vec![0.0f32; rows * classes];
+    let mut grad = inputs::Aligned::<f32>::zeros(rows * classes);
     let n = (per_run / (rows * classes)).max(4);
     let mut best = [f64::MAX; 2];
     for _ in 0..runs {

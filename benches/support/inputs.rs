@@ -14,12 +14,48 @@ pub fn rand_stream(seed: u64) -> impl FnMut() -> f64 {
 }
 
 /// Logits ~ N(0, 2) (clipped sum of uniforms) and labels with `p` positives.
-pub fn dense(rows: usize, classes: usize, p: f64, seed: u64) -> (Vec<f32>, Vec<u8>) {
+pub fn dense(rows: usize, classes: usize, p: f64, seed: u64) -> (Aligned<f32>, Aligned<u8>) {
     let mut unit = rand_stream(seed);
     let n = rows * classes;
-    let logits = (0..n).map(|_| ((unit() + unit() + unit() + unit() - 2.0) * 3.46) as f32).collect();
-    let labels = (0..n).map(|_| u8::from(unit() < p)).collect();
-    (logits, labels)
+    let logits: Vec<f32> = (0..n).map(|_| ((unit() + unit() + unit() + unit() - 2.0) * 3.46) as f32).collect();
+    let labels: Vec<u8> = (0..n).map(|_| u8::from(unit() < p)).collect();
+    (Aligned::from_slice(&logits), Aligned::from_slice(&labels))
+}
+
+/// A buffer whose first element is 64-byte aligned, as the yardstick's C
+/// kernels allocate theirs (`aligned_alloc(64, ..)`), so that both are
+/// timed on the same terms: a large `Vec` comes from `mmap`, 16 bytes past
+/// a page, and every other 32-byte access of it crosses a cache line.
+pub struct Aligned<T> {
+    buf: Vec<T>,
+    at: usize,
+    len: usize,
+}
+
+impl<T: Copy + Default> Aligned<T> {
+    pub fn from_slice(v: &[T]) -> Self {
+        let mut buf = vec![T::default(); v.len() + 64];
+        let at = buf.as_ptr().align_offset(64);
+        buf[at..at + v.len()].copy_from_slice(v);
+        Aligned { buf, at, len: v.len() }
+    }
+
+    pub fn zeros(len: usize) -> Self {
+        Self::from_slice(&vec![T::default(); len])
+    }
+}
+
+impl<T> std::ops::Deref for Aligned<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.buf[self.at..self.at + self.len]
+    }
+}
+
+impl<T> std::ops::DerefMut for Aligned<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.buf[self.at..self.at + self.len]
+    }
 }
 
 /// `MLCCE_LEVEL=base|avx2|avx512` runs the kernels at that dispatch level
