@@ -163,7 +163,7 @@ const CORTEX_M4F: Cross = Cross {
     ld: "arm-none-eabi-ld",
     ld_args: &[],
     size: "arm-none-eabi-size",
-    // Measured 23542 B.
+    // Measured 23582 B.
     dense_grad_flash: 24 * 1024,
 };
 
@@ -175,7 +175,7 @@ const RV32IMAFC: Cross = Cross {
     ld: "riscv64-unknown-elf-ld",
     ld_args: &["-m", "elf32lriscv"],
     size: "riscv64-unknown-elf-size",
-    // Measured 24042 B.
+    // Measured 24076 B.
     dense_grad_flash: 25 * 1024,
 };
 
