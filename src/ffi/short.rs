@@ -30,7 +30,7 @@ fn usable(p: usize) -> bool {
 #[inline(always)]
 pub(super) unsafe fn short_loss(logits: *const f32, labels: *const u8, n: usize, out: *mut f32) -> bool {
     let (x, y, o) = (logits as usize, labels as usize, out as usize);
-    // Without branches (`&`): one branch on the result.
+    // Every test evaluated (`&`, each one compare): none ordered first.
     let ok = usable(x) & usable(y) & usable(o) & ((x | o) & 3 == 0) & apart(o, 4, x, 4 * n) & apart(o, 4, y, n);
     if !ok {
         return false;

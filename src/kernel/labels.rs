@@ -110,9 +110,10 @@ impl Facts {
         Facts { has_neg: any(least, 0), has_pos: any(t_most, 2), valid, binary: valid && !any(t_least, 0) }
     }
 
-    /// [`Facts::of`] of a short slice (1 to 32 labels, a short row's): its
-    /// first and last 16 labels (overlapping) or, shorter than 16, padded
-    /// with its first label, in one vector; three compares, no loop. (In
+    /// [`Facts::of`] of a short slice (at most 32 labels, a short row's;
+    /// of a longer one only the first and last 16 are seen): its first and
+    /// last 16 labels (overlapping) or, shorter than 16, padded with its
+    /// first label, in one vector; three compares, no loop. (In
     /// [`Facts::of`], its branch made other passes' frames larger.)
     #[inline(always)]
     pub(crate) fn of_short<B: Lanes>(labels: &[u8]) -> Facts {
@@ -120,7 +121,7 @@ impl Facts {
             return Facts::NONE;
         };
         let b = match (labels.first_chunk::<16>(), labels.last_chunk::<16>()) {
-            (Some(lo), Some(hi)) if labels.len() <= 32 => B::load_halves(lo, hi),
+            (Some(lo), Some(hi)) => B::load_halves(lo, hi),
             _ => {
                 let mut pad = [first; 32];
                 pad.iter_mut().zip(labels).for_each(|(to, from)| *to = *from);
