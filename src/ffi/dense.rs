@@ -1,9 +1,9 @@
 //! C entry points of the dense loss and the stream.
 
 use super::edge::{Grad, Span, cells, check, disjoint, grad_entry, input, loss_entry, try_status};
-use super::short::{short_loss, short_loss_grad};
+use super::short;
 use super::status::{Status, reduction as reduction_code, status};
-use crate::kernel::takes_short;
+use crate::kernel::SHORT_PATH;
 use crate::{Shape, Stream};
 
 /// The loss of a batch with dense labels.
@@ -25,12 +25,27 @@ pub unsafe extern "C" fn mlcce_loss(
     reduction: u32,
     out: *mut f32,
 ) -> Status {
-    if rows == 1 && takes_short(classes) && reduction < 3 {
-        // SAFETY: per this function's contract.
-        if unsafe { short_loss(logits, labels, classes, out) } {
-            return Status::MLCCE_OK;
-        }
+    if SHORT_PATH && short::loss_reads(logits, labels, rows, classes) {
+        // SAFETY: per this function's contract; checked as it requires.
+        return unsafe { short::loss(logits, labels, rows, classes, reduction, out) };
     }
+    // SAFETY: per this function's contract.
+    unsafe { loss_general(logits, labels, rows, classes, reduction, out) }
+}
+
+/// `mlcce_loss` past its short path (out of line: its frame is not the
+/// short path's).
+///
+/// Safety: as `mlcce_loss`.
+#[inline(never)]
+pub(super) unsafe fn loss_general(
+    logits: *const f32,
+    labels: *const u8,
+    rows: usize,
+    classes: usize,
+    reduction: u32,
+    out: *mut f32,
+) -> Status {
     let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
     // SAFETY: `labels` addresses n bytes per this function's contract.
@@ -61,12 +76,62 @@ pub unsafe extern "C" fn mlcce_loss_grad(
     loss_out: *mut f32,
     grad: *mut f32,
 ) -> Status {
-    if rows == 1 && takes_short(classes) && reduction < 3 {
-        // SAFETY: per this function's contract.
-        if unsafe { short_loss_grad(logits, labels, classes, loss_out, grad) } {
-            return Status::MLCCE_OK;
-        }
+    if SHORT_PATH && short::loss_grad_takes(logits, labels, rows, classes, reduction, loss_out, grad) {
+        // SAFETY: per this function's contract; checked as it requires.
+        return unsafe { short::loss_grad(logits, labels, classes, reduction, loss_out, grad) };
     }
+    // SAFETY: per this function's contract.
+    unsafe { loss_grad_general(logits, labels, rows, classes, reduction, loss_out, grad) }
+}
+
+/// `mlcce_loss_grad` of one row whose arguments the short path checked
+/// and whose row its kernel declined (a sum out of its range, or bad data):
+/// the batch path, which redoes the row shifted or reports the error, as
+/// the general entry would. Six arguments, in registers: the short path's
+/// call of it is a tail call (the general entry's seventh, on the stack,
+/// made that call a nested one, its frame under the general path's).
+///
+/// Safety: as `mlcce_loss_grad` with `rows == 1`, `classes` 1 to
+/// [`kernel::SHORT`](crate::kernel::SHORT), every check of
+/// `short::loss_grad_takes` passed.
+#[inline(never)]
+pub(super) unsafe fn loss_grad_row(
+    logits: *const f32,
+    labels: *const u8,
+    classes: usize,
+    reduction: u32,
+    loss_out: *mut f32,
+    grad: *mut f32,
+) -> Status {
+    let r = try_status!(reduction_code(reduction));
+    // SAFETY: checked (non-NULL, aligned, not wrapping, `grad` and
+    // `loss_out` overlapping no other buffer); valid per the contract.
+    let (x, y, g, lo) = unsafe {
+        (
+            core::slice::from_raw_parts(logits, classes),
+            core::slice::from_raw_parts(labels, classes),
+            core::slice::from_raw_parts_mut(grad, classes),
+            (!loss_out.is_null()).then(|| core::slice::from_raw_parts_mut(loss_out, 1)),
+        )
+    };
+    status(crate::dense::batch_loss_grad(Shape::new(1, classes), x, y, r, lo, g))
+}
+
+/// `mlcce_loss_grad` past its short path, inlined: out of line, the call
+/// of it (its seventh argument on the stack) was no tail call, and its
+/// frame went under the general path's.
+///
+/// Safety: as `mlcce_loss_grad`.
+#[inline(always)]
+unsafe fn loss_grad_general(
+    logits: *const f32,
+    labels: *const u8,
+    rows: usize,
+    classes: usize,
+    reduction: u32,
+    loss_out: *mut f32,
+    grad: *mut f32,
+) -> Status {
     let r = try_status!(reduction_code(reduction));
     let n = try_status!(cells(rows, classes));
     let shape = Shape::new(rows, classes);

@@ -1,6 +1,8 @@
 //! The C API: `extern "C"` functions, status codes, and the checks that turn
 //! raw pointers into slices. No math lives here: every function validates its
-//! arguments, builds slices, calls the safe Rust API and maps the result.
+//! arguments, builds slices, calls the safe Rust API and maps the result
+//! (one short row of the dense entries: the kernel's short path, through
+//! the dispatcher, `short.rs`).
 //!
 //! Conventions (see README "Conventions"):
 //! * every fallible function returns a status code; nothing panics;

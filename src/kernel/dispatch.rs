@@ -19,6 +19,20 @@ pub(crate) trait Job {
     fn run<S: Isa<N>, const N: usize>(self) -> Self::Out;
 }
 
+/// A computation whose inputs are six machine words (a C entry's pointers,
+/// lengths and codes as `usize`), for the entries' short path:
+/// [`run_words`] passes them in registers, so the call of a level's
+/// function, and that function's call of a fallback with six such
+/// arguments, are tail calls (no frame left behind, no register saved for
+/// after the call). A seventh argument would go on the stack, and LLVM
+/// then made those calls nested ones.
+pub(crate) trait WordJob {
+    type Out;
+    /// # Safety
+    /// As the implementor states for its words.
+    unsafe fn run<S: Isa<N>, const N: usize>(w: [usize; 6]) -> Self::Out;
+}
+
 /// The instruction sets the dispatcher can choose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -35,7 +49,7 @@ pub enum Level {
 mod runtime {
     use core::sync::atomic::{AtomicU8, Ordering::Relaxed};
 
-    use super::{Job, Level};
+    use super::{Job, Level, WordJob};
     use crate::kernel::avx2::Avx2;
     use crate::kernel::avx512::Avx512;
     use crate::kernel::isa::Base;
@@ -156,6 +170,60 @@ mod runtime {
         }
     }
 
+    /// # Safety
+    /// As `with_avx2`, and `J`'s for the words.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn words_avx2<J: WordJob>(a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> J::Out {
+        // SAFETY: per this fn's contract.
+        unsafe { J::run::<Avx2, 8>([a, b, c, d, e, f]) }
+    }
+
+    /// # Safety
+    /// As `with_avx512`, and `J`'s for the words.
+    #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")]
+    unsafe fn words_avx512<J: WordJob>(a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> J::Out {
+        // SAFETY: per this fn's contract.
+        unsafe { J::run::<Avx512, 16>([a, b, c, d, e, f]) }
+    }
+
+    /// # Safety
+    /// `J`'s for the words.
+    #[inline(never)]
+    unsafe fn words_base<J: WordJob>(a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> J::Out {
+        // SAFETY: per this fn's contract.
+        unsafe { J::run::<Base, 8>([a, b, c, d, e, f]) }
+    }
+
+    /// # Safety
+    /// `J`'s for the words.
+    #[inline(always)]
+    pub(super) unsafe fn run_words<J: WordJob>(a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> J::Out {
+        match LEVEL.load(Relaxed) {
+            // SAFETY: AVX-512 stored only after CPUID and XGETBV showed it;
+            // the words per this fn's contract.
+            3 => unsafe { words_avx512::<J>(a, b, c, d, e, f) },
+            // SAFETY: as above, for AVX2.
+            2 => unsafe { words_avx2::<J>(a, b, c, d, e, f) },
+            // SAFETY: the words per this fn's contract.
+            1 => unsafe { words_base::<J>(a, b, c, d, e, f) },
+            // SAFETY: as above.
+            _ => unsafe { words_first::<J>(a, b, c, d, e, f) },
+        }
+    }
+
+    /// `run_words` on the first call: the detection out of line, so that
+    /// the entry keeps no word across a call.
+    ///
+    /// # Safety
+    /// `J`'s for the words.
+    #[cold]
+    #[inline(never)]
+    unsafe fn words_first<J: WordJob>(a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> J::Out {
+        first_level();
+        // SAFETY: per this fn's contract.
+        unsafe { run_words::<J>(a, b, c, d, e, f) }
+    }
+
     /// The baseline, out of line like the others: inlined, its frame would
     /// add to theirs in the caller's (the stack is the deepest path's).
     #[inline(never)]
@@ -176,6 +244,36 @@ pub(crate) fn run<J: Job>(job: J) -> J::Out {
         run_base(job)
     }
 }
+
+/// Runs `J` on six words with the lanes of the best instruction set
+/// available (see [`WordJob`]).
+///
+/// # Safety
+/// `J`'s for the words.
+#[inline(always)]
+pub(crate) unsafe fn run_words<J: WordJob>(a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> J::Out {
+    #[cfg(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma"))))]
+    {
+        // SAFETY: per this fn's contract.
+        unsafe { runtime::run_words::<J>(a, b, c, d, e, f) }
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(all(target_feature = "avx2", target_feature = "fma")))))]
+    {
+        // SAFETY: per this fn's contract.
+        unsafe { J::run::<Base, BASE_LANES>([a, b, c, d, e, f]) }
+    }
+}
+
+/// The lanes of a build without dispatch: 16 with AVX-512, 8 with SSE2,
+/// AVX2 or NEON, 4 scalar lanes on MCUs (`scalar.rs`).
+#[allow(dead_code)]
+const BASE_LANES: usize = if cfg!(target_feature = "avx512f") {
+    16
+} else if cfg!(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")) {
+    8
+} else {
+    4
+};
 
 #[cfg(target_feature = "avx512f")]
 #[inline(always)]

@@ -123,9 +123,8 @@ impl Facts {
         let b = match (labels.first_chunk::<16>(), labels.last_chunk::<16>()) {
             (Some(lo), Some(hi)) => B::load_halves(lo, hi),
             _ => {
-                let mut pad = [first; 32];
-                pad.iter_mut().zip(labels).for_each(|(to, from)| *to = *from);
-                B::load(&pad)
+                let c = cover_16(labels, first);
+                B::load_halves(&c, &c)
             }
         };
         Facts::of_32::<B>(b)
@@ -168,6 +167,26 @@ impl Facts {
         let b = w as u8;
         Facts { has_neg: b & 1 != 0, has_pos: b & 2 != 0, valid: b & !3 == 0, binary: false }
     }
+}
+
+/// 16 bytes that hold every byte of `y` (1 to 15 bytes, `first` its
+/// first) and no other: two overlapping words, as a short `memcpy` reads
+/// them (a copy into a padded array was a call to `memcpy`, which made the
+/// short path save its vector registers and realign its stack).
+#[inline(always)]
+fn cover_16(y: &[u8], first: u8) -> [u8; 16] {
+    let [a, b] = if let (Some(a), Some(b)) = (y.first_chunk::<8>(), y.last_chunk::<8>()) {
+        [u64::from_le_bytes(*a), u64::from_le_bytes(*b)]
+    } else if let (Some(a), Some(b)) = (y.first_chunk::<4>(), y.last_chunk::<4>()) {
+        let (a, b) = (u64::from(u32::from_le_bytes(*a)), u64::from(u32::from_le_bytes(*b)));
+        [a | a << 32, b | b << 32]
+    } else {
+        // 1 to 3 bytes: the first, the middle and the last cover them.
+        let (m, l) = (y.get(y.len() / 2).copied().unwrap_or(first), y.last().copied().unwrap_or(first));
+        let v = u64::from_le_bytes([first, m, l, first, first, first, first, first]);
+        [v, v]
+    };
+    (u128::from(a) | u128::from(b) << 64).to_le_bytes()
 }
 
 /// Dense labels: a slice as long as the row.
@@ -275,7 +294,23 @@ impl Labels for Sparse<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Facts, IGNORE};
+    use super::{Facts, IGNORE, cover_16};
+
+    /// Every byte of a 1- to 15-byte slice is in its cover, and the cover
+    /// holds no other byte.
+    #[test]
+    fn cover_16_holds_the_bytes_of_the_slice_and_no_other() {
+        for n in 1..16u8 {
+            let y: Vec<u8> = (1..=n).collect();
+            let c = cover_16(&y, y[0]);
+            for b in &y {
+                assert!(c.contains(b), "{n} bytes: {b} missing from {c:?}");
+            }
+            for b in c {
+                assert!(y.contains(&b), "{n} bytes: {b} not in the slice");
+            }
+        }
+    }
 
     /// [`Facts::of`] (`.0` false) or [`Facts::of_short`] (true, slices of
     /// up to 32 labels) through each level's byte lanes, on given label

@@ -63,14 +63,14 @@ mod tally;
 
 use core::ops::Range;
 
-pub(crate) use dispatch::{Job, run};
+pub(crate) use dispatch::{Job, WordJob, run, run_words};
 pub use dispatch::{Level, force_level, level};
 pub(crate) use frame::{row_grad_in_frame, row_grad_in_frame_in_place};
 pub(crate) use isa::{F32s, Isa};
 use labels::Facts;
 pub(crate) use labels::{Dense, Labels, Sparse};
 use maxima::maxima;
-pub(crate) use short::{SHORT, short_loss, short_loss_grad, takes_short};
+pub(crate) use short::{SHORT, SHORT_PATH, short_loss, short_loss_grad, takes_short};
 pub(crate) use soft::{soft_row_loss, soft_row_loss_grad, soft_row_loss_grad_in_place};
 use sums::{BLOCK_STEPS, GROUP_STEPS, Pass, Shifts, Sums};
 #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]

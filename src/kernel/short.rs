@@ -9,27 +9,22 @@
 
 use super::labels::Facts;
 use super::sums::{Pass, Shifts, Sums};
-use super::{Isa, pad, pad_labels, scale_terms};
+use super::{Isa, scale_terms};
 
 /// The longest row the short path takes (4 steps of AVX2 lanes, 2 of
 /// AVX-512's; one flush of the `f32` sums).
 pub(crate) const SHORT: usize = 32;
 
+/// Whether the short path exists: not on MCUs (there is no dispatch to
+/// skip, and the path's second copy of the kernel cost 15 KB of flash on
+/// Cortex-M4F at opt-level 3).
+pub(crate) const SHORT_PATH: bool = cfg!(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"));
+
 /// Whether one row of `classes` classes takes the short path: 1 to
-/// [`SHORT`], and never on MCUs (there is no dispatch to skip, and the
-/// path's second copy of the kernel cost 15 KB of flash on Cortex-M4F at
-/// opt-level 3).
+/// [`SHORT`], where the path exists.
 #[inline(always)]
 pub(crate) fn takes_short(classes: usize) -> bool {
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64"))]
-    {
-        classes.wrapping_sub(1) < SHORT
-    }
-    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
-    {
-        let _ = classes;
-        false
-    }
+    SHORT_PATH && classes.wrapping_sub(1) < SHORT
 }
 
 /// The fast pass over a short row; `grad` (as long as the row, or empty)
@@ -42,10 +37,23 @@ fn short_pass<S: Isa<N>, const N: usize>(x: &[f32], y: &[u8], grad: &mut [f32]) 
     let store = !grad.is_empty();
     let ((xc, xt), (yc, yt)) = (x.as_chunks::<N>(), y.as_chunks::<N>());
     let (gc, gt) = grad.as_chunks_mut::<N>();
-    // A loop of a constant count (the compiler unrolls it and keeps the
-    // sums in registers), its steps past the row skipped.
+    // The partial step first, while no sum is live: padded lane by lane
+    // (copied by a loop, the pads were calls to `memcpy`, see
+    // `store_short`).
+    if !xt.is_empty() {
+        let px: [f32; N] = core::array::from_fn(|i| xt.get(i).copied().unwrap_or(0.0));
+        let py: [u8; N] = core::array::from_fn(|i| yt.get(i).copied().unwrap_or(crate::IGNORE));
+        let e = acc.step::<false>(&px, &py, zero, k);
+        if store {
+            store_short(gt, &e);
+        }
+    }
+    // Then a loop of a constant count (the compiler unrolls it and keeps
+    // the sums in registers), its steps past the row skipped. The whole
+    // steps and the partial one are at most `SHORT / N`.
+    let partial = usize::from(!xt.is_empty());
     for i in 0..SHORT / N {
-        if i > 0 && i % Sums::<S, N>::FLUSH == 0 {
+        if i > 0 && (i + partial) % Sums::<S, N>::FLUSH == 0 {
             acc.end_block();
         }
         if let (Some(x), Some(y)) = (xc.get(i), yc.get(i)) {
@@ -53,15 +61,6 @@ fn short_pass<S: Isa<N>, const N: usize>(x: &[f32], y: &[u8], grad: &mut [f32]) 
             if let Some(g) = gc.get_mut(i) {
                 *g = e;
             }
-        }
-    }
-    if !xt.is_empty() {
-        if xc.len() % Sums::<S, N>::FLUSH == 0 && !xc.is_empty() {
-            acc.end_block();
-        }
-        let e = acc.step::<false>(&pad::<N>(xt), &pad_labels::<N>(yt), zero, k);
-        if store {
-            gt.iter_mut().zip(e).for_each(|(d, s)| *d = s);
         }
     }
     // The facts after the steps (before them measured 1.7 ns a call slower
@@ -72,6 +71,19 @@ fn short_pass<S: Isa<N>, const N: usize>(x: &[f32], y: &[u8], grad: &mut [f32]) 
     } else {
         acc.count_steps(1);
         acc.finish(facts)
+    }
+}
+
+/// Writes the first `dst.len()` (fewer than `N`) lanes of `e` to `dst`,
+/// lane by lane at constant indices. A loop of element copies, or two
+/// overlapping copies, were calls to `memcpy`: the short path then saved
+/// its vector registers around them and its fallback was no tail call.
+#[inline(always)]
+fn store_short<const N: usize>(dst: &mut [f32], e: &[f32; N]) {
+    for (i, &v) in e.iter().enumerate() {
+        if let Some(d) = dst.get_mut(i) {
+            *d = v;
+        }
     }
 }
 
