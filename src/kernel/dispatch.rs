@@ -275,24 +275,11 @@ const BASE_LANES: usize = if cfg!(target_feature = "avx512f") {
     4
 };
 
-#[cfg(target_feature = "avx512f")]
-#[inline(always)]
-fn run_base<J: Job>(job: J) -> J::Out {
-    job.run::<Base, 16>()
-}
-
-#[cfg(all(not(target_feature = "avx512f"), any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+/// [`run`] in a build without dispatch.
 #[inline(always)]
 #[allow(dead_code)]
 fn run_base<J: Job>(job: J) -> J::Out {
-    job.run::<Base, 8>()
-}
-
-/// MCUs: four scalar lanes (`scalar.rs`).
-#[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
-#[inline(always)]
-fn run_base<J: Job>(job: J) -> J::Out {
-    job.run::<Base, 4>()
+    job.run::<Base, BASE_LANES>()
 }
 
 /// The level the kernels run at (choosing it on the first call).
