@@ -117,9 +117,10 @@ pub(super) unsafe fn loss_grad_row(
     status(crate::dense::batch_loss_grad(Shape::new(1, classes), x, y, r, lo, g))
 }
 
-/// `mlcce_loss_grad` past its short path, inlined: out of line, the call
-/// of it (its seventh argument on the stack) was no tail call, and its
-/// frame went under the general path's.
+/// `mlcce_loss_grad` past its short path, inlined. Out of line, LLVM
+/// called it instead of jumping to it (its seventh argument is on the
+/// stack), and the entry's frame stayed under the general path's: 32 B
+/// more stack at the AVX2 level.
 ///
 /// Safety: as `mlcce_loss_grad`.
 #[inline(always)]

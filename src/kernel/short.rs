@@ -4,8 +4,9 @@
 //! finish (a sum outside the fast range, a bad label or logit) comes back
 //! as `None` and the caller runs the general path, which redoes it shifted
 //! or reports the error. (Redone here, the shifted pass made the dense
-//! loss 9 KB larger; run from here, the general path's frame would be
-//! under this one.)
+//! loss 9 KB larger; called from here, the general path's frame would be
+//! under this one. The C entries' level functions reach it by a tail
+//! call, which leaves no frame: `ffi/short.rs`.)
 
 use super::labels::Facts;
 use super::sums::{Pass, Shifts, Sums};
