@@ -11,17 +11,23 @@ use mlcce::{ClassCounts, Csr, Evaluator, GpShape, Level, Reduction, Shape, Strea
 fn rows(rng: &mut Rng) -> Vec<(Vec<f32>, Vec<u8>)> {
     let mut v = Vec::new();
     for classes in boundary_lengths().into_iter().filter(|&c| c <= sized(20_000, 70)) {
-        for sd in [1.0f32, 10.0] {
-            v.push((rng.logits(classes, sd), rng.labels(classes, 0.1, 0.1)));
+        // With ignored labels, and with labels 0 and 1 only (the binary
+        // loops).
+        for (sd, ignored) in [(1.0f32, 0.1), (10.0, 0.1), (1.0, 0.0)] {
+            v.push((rng.logits(classes, sd), rng.labels(classes, 0.1, ignored)));
         }
     }
-    for &x in &[1e4f32, -1e4, 65504.0, -65504.0, f32::MAX, -f32::MAX, 87.0, -104.0] {
-        for y in [0u8, 1] {
-            let mut xs = vec![0.25f32; 21];
-            let mut ys = vec![0u8; 21];
-            ys[0] = 1;
-            (xs[20], ys[20]) = (x, y);
-            v.push((xs, ys));
+    // Extreme logits (the shifted path) in short rows and in rows of
+    // whole blocks, a remainder and a tail.
+    for c in [21, 1000] {
+        for &x in &[1e4f32, -1e4, 65504.0, -65504.0, f32::MAX, -f32::MAX, 87.0, -104.0] {
+            for y in [0u8, 1] {
+                let mut xs = vec![0.25f32; c];
+                let mut ys = vec![0u8; c];
+                ys[0] = 1;
+                (xs[c - 1], ys[c - 1]) = (x, y);
+                v.push((xs, ys));
+            }
         }
     }
     v

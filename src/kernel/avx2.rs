@@ -260,6 +260,7 @@ impl Isa<8> for Avx2 {
     /// A separate pass over the label bytes (the loop's byte work cost 8%
     /// more instructions here, callgrind).
     const FACTS_IN_LOOP: bool = false;
+    const LABEL_SCALE: bool = true;
 
     #[inline(always)]
     fn total_zero() -> D {
@@ -359,6 +360,16 @@ impl Isa<8> for Avx2 {
     fn mul_add_f64(a: f64, b: f64, c: f64) -> f64 {
         // SAFETY: see the top of this file.
         unsafe { _mm_cvtsd_f64(_mm_fmadd_sd(_mm_set_sd(a), _mm_set_sd(b), _mm_set_sd(c))) }
+    }
+    /// The factors by the labels' values as a permutation's indices (0
+    /// picks `neg`, 1 `pos`, an ignored 255 lane 7: `neg`, times its 0).
+    #[inline(always)]
+    fn label_factors(labels: &[u8; 8], neg: Y, pos: Y) -> Y {
+        // SAFETY: `labels` is 8 readable bytes (`_mm_loadl_epi64` reads 8).
+        unsafe {
+            let l = _mm256_cvtepu8_epi32(_mm_loadl_epi64(labels.as_ptr().cast::<__m128i>()));
+            Y(_mm256_permutevar8x32_ps(_mm256_blend_ps::<0b10>(neg.0, pos.0), l))
+        }
     }
     #[inline(always)]
     fn label_bytes(labels: &[u8; 8]) -> u8x16 {

@@ -80,7 +80,7 @@ fn short_pass<S: Isa<N>, const N: usize>(x: &[f32], y: &[u8], grad: &mut [f32]) 
 /// overlapping copies, were calls to `memcpy`: the short path then saved
 /// its vector registers around them and its fallback was no tail call.
 #[inline(always)]
-fn store_short<const N: usize>(dst: &mut [f32], e: &[f32; N]) {
+pub(crate) fn store_short<const N: usize>(dst: &mut [f32], e: &[f32; N]) {
     for (i, &v) in e.iter().enumerate() {
         if let Some(d) = dst.get_mut(i) {
             *d = v;

@@ -241,10 +241,11 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         shifts: Shifts,
         k: &Consts<S::V>,
     ) -> [f32; N] {
-        self.step_by::<SHIFTED, false>(x, labels, shifts, k)
+        self.step_by::<SHIFTED, false>(x, labels, shifts, k, true)
     }
 
-    /// [`Sums::step`]; `BINARY` as [`Isa::terms_by`] (labels 0 and 1 only).
+    /// [`Sums::step`]; `BINARY` as [`Isa::terms_by`] (labels 0 and 1 only),
+    /// the terms unsigned unless `signed` ([`Isa::LABEL_SCALE`]).
     #[inline(always)]
     pub(crate) fn step_by<const SHIFTED: bool, const BINARY: bool>(
         &mut self,
@@ -252,12 +253,15 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         labels: &[u8; N],
         shifts: Shifts,
         k: &Consts<S::V>,
+        signed: bool,
     ) -> [f32; N] {
-        // `terms` when not binary: MCUs have a `terms` of their own.
-        if BINARY {
-            S::terms_by::<SHIFTED, true>(&mut self.neg, &mut self.pos, &mut self.seen, x, labels, shifts, k)
-        } else {
-            S::terms::<SHIFTED>(&mut self.neg, &mut self.pos, &mut self.seen, x, labels, shifts, k)
+        // `terms` when not binary and signed: MCUs have a `terms` of their
+        // own (and store every term signed).
+        let (neg, pos, seen) = (&mut self.neg, &mut self.pos, &mut self.seen);
+        match (BINARY, signed) {
+            (_, false) => S::terms_by::<SHIFTED, BINARY, false>(neg, pos, seen, x, labels, shifts, k),
+            (true, true) => S::terms_by::<SHIFTED, true, true>(neg, pos, seen, x, labels, shifts, k),
+            (false, true) => S::terms::<SHIFTED>(neg, pos, seen, x, labels, shifts, k),
         }
     }
 
@@ -286,7 +290,7 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
 
     /// A whole block of steps (whole flushes: `B` a multiple of
     /// [`Sums::FLUSH`]; the flushes between them here, the last one the
-    /// caller's); the signed terms stored in `out` if given.
+    /// caller's); the terms (signed if `signed`) stored in `out` if given.
     #[inline(always)]
     pub(crate) fn block<const B: usize, const SHIFTED: bool, const BINARY: bool>(
         &mut self,
@@ -295,16 +299,17 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         shifts: Shifts,
         k: &Consts<S::V>,
         out: Option<&mut [[f32; N]; B]>,
+        signed: bool,
     ) {
         if Self::FLUSH == 4 {
-            self.block_by::<4, B, SHIFTED, BINARY>(x, labels, shifts, k, out);
+            self.block_by::<4, B, SHIFTED, BINARY>(x, labels, shifts, k, out, signed);
         } else {
-            self.block_by::<8, B, SHIFTED, BINARY>(x, labels, shifts, k, out);
+            self.block_by::<8, B, SHIFTED, BINARY>(x, labels, shifts, k, out, signed);
         }
     }
 
     /// A block as groups of `F` (= [`Sums::FLUSH`]) steps, flushed between
-    /// groups; the signed terms stored in `out` if given.
+    /// groups; the terms stored in `out` if given.
     #[inline(always)]
     fn block_by<const F: usize, const B: usize, const SHIFTED: bool, const BINARY: bool>(
         &mut self,
@@ -313,6 +318,7 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
         shifts: Shifts,
         k: &Consts<S::V>,
         out: Option<&mut [[f32; N]; B]>,
+        signed: bool,
     ) {
         let (x, l) = (x.as_chunks::<F>().0, labels.as_chunks::<F>().0);
         match out {
@@ -322,7 +328,7 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
                         self.flush();
                     }
                     for (x, l) in x.iter().zip(l) {
-                        self.step_by::<SHIFTED, BINARY>(x, l, shifts, k);
+                        self.step_by::<SHIFTED, BINARY>(x, l, shifts, k, true);
                     }
                 }
             }
@@ -332,7 +338,7 @@ impl<S: Isa<N>, const N: usize> Sums<S, N> {
                         self.flush();
                     }
                     for ((x, l), o) in x.iter().zip(l).zip(o) {
-                        *o = self.step_by::<SHIFTED, BINARY>(x, l, shifts, k);
+                        *o = self.step_by::<SHIFTED, BINARY>(x, l, shifts, k, signed);
                     }
                 }
             }
