@@ -38,9 +38,9 @@
 //! labels are not read twice. At the AVX2 level ([`Isa::LABEL_SCALE`]) a
 //! dense row's terms are stored unsigned and the second pass picks each
 //! factor by the label instead: the sign was one operation a step in the
-//! exp pass, which the FMA and adder pipes keep full (3-4% faster forward
-//! and backward at 256x1000; the same at 32x131072, where the second pass
-//! waits for memory). In place (gradient over the logits) the shifted
+//! exp pass, which the FMA and adder pipes keep full (2-4% faster forward
+//! and backward at 256x1000); that pass runs from the row's end back
+//! (`scale_by_labels`). In place (gradient over the logits) the shifted
 //! path is always used, since the fast path could not redo a row once the
 //! logits are overwritten.
 //!
