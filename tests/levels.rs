@@ -41,14 +41,20 @@ fn battery(level: Level) {
         let want = ref_row_loss(&x, &y);
         let want_g = ref_row_grad(&x, &y);
         let s = Shape::new(1, c);
-        let (mut l, mut g) = ([0.0f32], vec![0.0f32; c]);
-        mlcce::loss_grad(s, &x, &y, Reduction::Sum, Some(&mut l), &mut g).unwrap();
+        // The gradients' buffers run on past the row: the partial step's
+        // stores (masked at the AVX levels) must leave those cells alone.
+        const GUARD: f32 = -7.25;
+        let (mut l, mut g) = ([0.0f32], vec![GUARD; c + 16]);
+        mlcce::loss_grad(s, &x, &y, Reduction::Sum, Some(&mut l), &mut g[..c]).unwrap();
         assert_loss(l[0], want, &what);
-        assert_grad(&g, &want_g, &what);
+        assert_grad(&g[..c], &want_g, &what);
+        assert!(g[c..].iter().all(|&v| v == GUARD), "{what}: a cell past the gradient was written");
         let mut b = x.clone();
-        mlcce::loss_grad_in_place(s, &mut b, &y, Reduction::Sum, Some(&mut l)).unwrap();
+        b.extend([GUARD; 16]);
+        mlcce::loss_grad_in_place(s, &mut b[..c], &y, Reduction::Sum, Some(&mut l)).unwrap();
         assert_loss(l[0], want, &format!("{what} in place"));
-        assert_grad(&b, &want_g, &format!("{what} in place"));
+        assert_grad(&b[..c], &want_g, &format!("{what} in place"));
+        assert!(b[c..].iter().all(|&v| v == GUARD), "{what} in place: a cell past the row was written");
         // Streamed in two parts.
         let (mut a, mut z) = (Stream::new(), Stream::new());
         a.update(&x[..c / 2], &y[..c / 2]).unwrap();
@@ -62,9 +68,9 @@ fn battery(level: Level) {
         mlcce::sparse_loss(s, &x, Csr::new(&pos, &[0, pos.len()]), Reduction::Sum, &mut out).unwrap();
         assert_loss(out[0], ref_row_loss(&x, &yd), &format!("{what} sparse"));
         let t: Vec<f32> = yd.iter().map(|&v| f32::from(v)).collect();
-        mlcce::soft_loss_grad(s, &x, &t, Reduction::Sum, Some(&mut out), &mut g).unwrap();
+        mlcce::soft_loss_grad(s, &x, &t, Reduction::Sum, Some(&mut out), &mut g[..c]).unwrap();
         assert_loss(out[0], ref_row_loss(&x, &yd), &format!("{what} soft"));
-        assert_grad(&g, &ref_row_grad(&x, &yd), &format!("{what} soft grad"));
+        assert_grad(&g[..c], &ref_row_grad(&x, &yd), &format!("{what} soft grad"));
         // Two shards.
         let h = c / 3;
         let (mut s1, mut s2) = (vec![Stream::new()], vec![Stream::new()]);
