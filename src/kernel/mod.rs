@@ -218,8 +218,7 @@ fn sums_store<S: Isa<N>, const N: usize, const SHIFTED: bool>(
             let (xb, xr) = unrolled::<BLOCK_STEPS, N, _>(xc);
             let (yb, yr) = unrolled::<BLOCK_STEPS, N, _>(yc);
             let (gb, gr) = unrolled_mut::<BLOCK_STEPS, N, _>(gc);
-            // Signed unless the scale pass reads the labels.
-            let signed = !S::LABEL_SCALE;
+            let signed = signed_terms::<S, N>(&labels);
             if !xb.is_empty() {
                 if binary {
                     for ((x, y), g) in xb.iter().zip(yb).zip(gb) {
@@ -289,8 +288,7 @@ fn sums_in_place<S: Isa<N>, const N: usize>(
     let k = &S::consts();
     let (bc, bt) = buf.as_chunks_mut::<N>();
     acc.start_blocks();
-    // As [`scale_segments`] will scale them.
-    let signed = !(S::LABEL_SCALE && labels.dense().is_some());
+    let signed = signed_terms::<S, N>(&labels);
     let (blocks, rest) = unrolled_mut::<GROUP_STEPS, N, _>(bc);
     for block in blocks {
         for b in block.iter_mut() {
@@ -498,9 +496,8 @@ fn scale_segments<S: Isa<N>, const N: usize>(
     for (r, l) in segs.segments() {
         let g = grad.get_mut(r).ok_or(Error::Shape)?;
         match l.dense() {
-            // Unsigned terms ([`Isa::LABEL_SCALE`]): a positive's factor
-            // carries its sign.
-            Some(y) if S::LABEL_SCALE => scale_by_labels::<S, N>(g, y, fneg, -fpos),
+            // Unsigned terms: a positive's factor carries its sign.
+            Some(y) if !signed_terms::<S, N>(&l) => scale_by_labels::<S, N>(g, y, fneg, -fpos),
             _ => scale_terms::<S, N>(g, fneg, fpos),
         }
     }
@@ -621,6 +618,15 @@ pub(crate) fn scale_terms<S: Isa<N>, const N: usize>(grad: &mut [f32], neg_facto
     for g in gt {
         *g *= if *g < 0.0 { pos_factor } else { neg_factor };
     }
+}
+
+/// Whether the gradient passes store these labels' terms signed (scaled
+/// by their sign, [`scale_terms`]) rather than unsigned (scaled by their
+/// labels, [`scale_by_labels`]): the one rule the exp passes and
+/// [`scale_segments`] share.
+#[inline(always)]
+fn signed_terms<S: Isa<N>, const N: usize>(labels: &impl Labels) -> bool {
+    !(S::LABEL_SCALE && labels.dense().is_some())
 }
 
 /// Multiplies the unsigned terms of dense labels ([`Isa::LABEL_SCALE`]) by
