@@ -198,14 +198,17 @@ const LN2_8_LO: f32 = f32::from_bits(0xaf82e308);
 /// `2^(j/8)` rounded to `f32`, as bits, less `127 << 23` and `j << 20`:
 /// added to `(m + 1016) << 20` it makes `2^⌊m/8⌋ · 2^(j/8)`.
 const STEPS: [u32; 8] = [0x0, 0xfffb95c2, 0xfff837f0, 0xfff5fed7, 0xfff504f3, 0xfff5672a, 0xfff744fd, 0xfffac0c7];
-/// `e^r ≈ 1 + r + r²(C2 + C3·r + C4·r²)` on `|r| <= ln2/16`: minimax
-/// relative error 1.9e-10 (IRLS fit, the coefficients rounded to `f32`).
-const C2: f32 = 0.5;
-const C3: f32 = f32::from_bits(0x3e2aae3c);
-const C4: f32 = f32::from_bits(0x3d2aa41f);
+/// `e^r ≈ 1 + r + r²(C2 + C3·r)` on `|r| <= ln2/16`: minimax relative
+/// error 2.6e-8 (IRLS fit, the coefficients rounded to `f32`; degree 4's
+/// 1.9e-10 made the exp 0.89 ulp instead of 1.14, for one multiply-add
+/// more a lane).
+const C2: f32 = f32::from_bits(0x3f00043a);
+const C3: f32 = f32::from_bits(0x3e2aab2b);
 
 static EXP_TABLE: Table = {
-    let splats = [HI, LO, LOG2E_8, MAGIC_8, LN2_8_HI, LN2_8_LO, 0.0, 0.0, C4, C3, C2, f32::from_bits(1)];
+    // The slots after the table's are the table-free exp's coefficients
+    // (`Consts::c`); this exp leaves two unused (never loaded).
+    let splats = [HI, LO, LOG2E_8, MAGIC_8, LN2_8_HI, LN2_8_LO, 0.0, 0.0, 0.0, C3, C2, f32::from_bits(1)];
     let mut t = [[0.0f32; 8]; 12];
     let mut i = 0;
     while i < 12 {
@@ -223,28 +226,27 @@ static EXP_TABLE: Table = {
 /// `e^x` at this level: [`exp_with`](super::exp::exp_with)'s clamp, poison
 /// and range, with `x = (8k + j)·ln2/8 + r`, `|r| <= ln2/16`: `2^(j/8)`
 /// from an eight-entry table (one `vpermps`, indexed by the low bits of the
-/// magic-constant round) and `e^r - 1` of degree 4. Five multiplies and
+/// magic-constant round) and `e^r - 1` of degree 3. Four multiplies and
 /// multiply-adds after the reduction where the table-free exp takes seven:
-/// the two FMA pipes are what the loop waits for (13-15% faster forward,
-/// 7-8% with the gradient, at 256x1000 and 72x16384). 0.89 ulp against the table-free 1.16
-/// (`accuracy_tests`; the table entries' own rounding, up to 0.54 ulp, is
-/// most of it: adding it back through a second table took an add and a
-/// permutation per lane, 0.58 ulp but 9% slower forward at 256x1000;
-/// degree 3 with that correction, 0.97 ulp and 1-3% slower). 0 at and
-/// below `LO`, under `2^-126`
-/// (the table's step put in the subnormal range) for inputs between `LO`
-/// and -87.33.
+/// the loop waits on the vector pipes, FMA pipes first. 1.14 ulp, within
+/// the table-free 1.16 (`accuracy_tests`; the table entries' own rounding,
+/// up to 0.54 ulp, is much of it). Degree 4 was 0.89 ulp and 7% slower
+/// forward, 9% with the gradient, at 256x1000 on Zen 4; adding the
+/// entries' rounding back through a second table took an add and a
+/// permutation per lane, 0.58 ulp but 9% slower than degree 4. 0 at and
+/// below `LO`, under `2^-126` (the table's step put in the subnormal range)
+/// for inputs between `LO` and -87.33.
 #[inline(always)]
 fn exp_by_table<const POISON: bool>(x: Y, k: &Consts<Y>) -> Y {
     let (t, r) = super::exp::reduce::<Y, 8, POISON>(x, k);
-    let [steps, _, c4, c3, c2] = k.c;
+    let [steps, _, _, c3, c2] = k.c;
     // SAFETY: see the top of this file.
     let scale = Y(unsafe {
         let bits = _mm256_castps_si256(t.0);
         let step = _mm256_castps_si256(_mm256_permutevar8x32_ps(steps.0, bits));
         _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32::<20>(bits), step))
     });
-    let w = c4.mul_add(r, c3).mul_add(r, c2);
+    let w = c3.mul_add(r, c2);
     let u = (r * r).mul_add(w, r);
     u.mul_add(scale, scale)
 }
