@@ -17,6 +17,19 @@ fn rows(rng: &mut Rng) -> Vec<(Vec<f32>, Vec<u8>)> {
             v.push((rng.logits(classes, sd), rng.labels(classes, 0.1, ignored)));
         }
     }
+    // Long rows whose ignored cells (or logits of the shifted path) lie in
+    // one stretch of 8192 cells only: label facts gathered piece by piece
+    // at the AVX2 level, some pieces then labels 0 and 1 only.
+    for at in [100usize, 8191, 8192, 12_000, 19_999] {
+        let c = 20_000;
+        let mut y = rng.labels(c, 0.1, 0.0);
+        y[at] = 255;
+        v.push((rng.logits(c, 1.0), y.clone()));
+        let mut x = rng.logits(c, 1.0);
+        x[at] = 200.0;
+        y[at] = 0;
+        v.push((x, y));
+    }
     // Extreme logits (the shifted path) in short rows and in rows of
     // whole blocks, a remainder and a tail.
     for c in [21, 1000] {
@@ -41,6 +54,9 @@ fn battery(level: Level) {
         let want = ref_row_loss(&x, &y);
         let want_g = ref_row_grad(&x, &y);
         let s = Shape::new(1, c);
+        let mut f = [0.0f32];
+        mlcce::loss(s, &x, &y, Reduction::Sum, &mut f).unwrap();
+        assert_loss(f[0], want, &format!("{what} forward"));
         // The gradients' buffers run on past the row: the partial step's
         // stores (masked at the AVX levels) must leave those cells alone.
         const GUARD: f32 = -7.25;
@@ -149,10 +165,31 @@ fn counts(level: Level) {
     }
 }
 
+/// An invalid label or a non-finite logit in any stretch of a long row is
+/// its status (the label facts are gathered piece by piece at the AVX2
+/// level).
+fn bad_cells_in_any_piece(level: Level) {
+    let mut rng = Rng::new(17);
+    let c = 20_000;
+    for at in [0usize, 8191, 8192, 16_384, 19_999] {
+        let (x, mut y) = (rng.logits(c, 1.0), rng.labels(c, 0.1, 0.0));
+        y[at] = 7;
+        let mut out = [0.0f32];
+        let got = mlcce::loss(Shape::new(1, c), &x, &y, Reduction::Sum, &mut out);
+        assert_eq!(got, Err(mlcce::Error::Label), "{level:?}: label 7 at {at}");
+        y[at] = 1;
+        let mut x = x;
+        x[at] = f32::NEG_INFINITY;
+        let got = mlcce::loss(Shape::new(1, c), &x, &y, Reduction::Sum, &mut out);
+        assert_eq!(got, Err(mlcce::Error::NonFinite), "{level:?}: -inf at {at}");
+    }
+}
+
 #[test]
 fn every_level_this_cpu_runs_matches_the_reference() {
     let ran = each_level(|level| {
         battery(level);
+        bad_cells_in_any_piece(level);
         counts(level);
     });
     eprintln!("levels tested: {ran:?}");

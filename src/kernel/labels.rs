@@ -25,6 +25,12 @@ pub(crate) trait Labels: Clone {
     fn dense(&self) -> Option<&[u8]> {
         None
     }
+    /// The labels of the first `n` cells and those of the rest, where the
+    /// labels are a slice longer than `n` (dense rows, on a fresh walk).
+    #[inline(always)]
+    fn split_at(&self, _n: usize) -> Option<(Self, Self)> {
+        None
+    }
 }
 
 /// Label bytes to OR-able class bits: `t = label + 1` (wrapping) is 0
@@ -233,6 +239,12 @@ impl Labels for Dense<'_> {
     #[inline(always)]
     fn facts<B: Lanes>(&self, _n: usize) -> Facts {
         Facts::of::<B>(self.all)
+    }
+
+    #[inline(always)]
+    fn split_at(&self, n: usize) -> Option<(Self, Self)> {
+        let (a, b) = self.all.get(self.at..)?.split_at_checked(n)?;
+        (!b.is_empty()).then_some((Dense::new(a), Dense::new(b)))
     }
 }
 

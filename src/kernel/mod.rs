@@ -336,19 +336,41 @@ impl<L: Labels> Segments for Whole<L> {
     }
 }
 
+/// Cells of a dense segment whose labels' facts are gathered just before
+/// the exp loop runs over them, where the instruction set gathers them in
+/// a pass of their own (`!FACTS_IN_LOOP`): 8 KB of labels, still in L1
+/// when the exp loop reads them (a multiple of a block's cells, so the
+/// sums are flushed after the same steps). Forward 5-10% faster at
+/// 32x131072 on Zen 4 (AVX2 level) than one facts pass over the row.
+const FACTS_CHUNK: usize = 8192;
+
 /// One exp pass over every segment into one accumulator.
 #[inline(always)]
-fn pass<S: Isa<N>, const N: usize, const SHIFTED: bool>(
+fn pass<S: Isa<N>, const N: usize, const SHIFTED: bool, G: Segments>(
     row: &[f32],
-    segs: &impl Segments,
+    segs: &G,
     shifts: Shifts,
 ) -> Result<Pass, Error> {
     let mut acc = Sums::<S, N>::new();
     let mut facts = Facts::NONE;
     for (r, l) in segs.segments() {
-        let x = row.get(r).ok_or(Error::Shape)?;
-        let binary = segment_facts::<S, N, SHIFTED, _>(&l, x.len(), &mut facts);
-        sums::<S, N, SHIFTED>(&mut acc, x, l, shifts, binary);
+        if G::L::DENSE && !S::FACTS_IN_LOOP && !SHIFTED {
+            // Piece by piece ([`FACTS_CHUNK`]).
+            let (mut r, mut l) = (r, l);
+            while let Some((a, b)) = l.split_at(FACTS_CHUNK) {
+                let x = row.get(r.start..r.start + FACTS_CHUNK).ok_or(Error::Shape)?;
+                let binary = segment_facts::<S, N, SHIFTED, _>(&a, x.len(), &mut facts);
+                sums::<S, N, SHIFTED>(&mut acc, x, a, shifts, binary);
+                (r, l) = (r.start + FACTS_CHUNK..r.end, b);
+            }
+            let x = row.get(r).ok_or(Error::Shape)?;
+            let binary = segment_facts::<S, N, SHIFTED, _>(&l, x.len(), &mut facts);
+            sums::<S, N, SHIFTED>(&mut acc, x, l, shifts, binary);
+        } else {
+            let x = row.get(r).ok_or(Error::Shape)?;
+            let binary = segment_facts::<S, N, SHIFTED, _>(&l, x.len(), &mut facts);
+            sums::<S, N, SHIFTED>(&mut acc, x, l, shifts, binary);
+        }
     }
     Ok(acc.finish(facts))
 }
@@ -428,12 +450,12 @@ fn row_maxima<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> R
 /// The loss state of a row made of segments (for the streaming API).
 #[cfg_attr(target_arch = "x86_64", inline(always))]
 pub(crate) fn segments_state<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<Stream, Error> {
-    let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
+    let fast = pass::<S, N, false, _>(row, segs, Shifts::new(0.0, 0.0))?;
     if fast.fast_ok() {
         return Ok(fast.fast_state());
     }
     let (mn, mp) = row_maxima::<S, N>(row, segs)?;
-    Ok(pass::<S, N, true>(row, segs, Shifts::new(mn, mp))?.state(mn, mp))
+    Ok(pass::<S, N, true, _>(row, segs, Shifts::new(mn, mp))?.state(mn, mp))
 }
 
 /// The loss of a row made of segments. Only an `f32` comes back (a 16-byte
@@ -449,7 +471,7 @@ pub(crate) fn segments_state<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl
 #[inline(always)]
 pub(crate) fn segments_loss<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<f64, Error> {
     if UNROLL_BLOCKS {
-        let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
+        let fast = pass::<S, N, false, _>(row, segs, Shifts::new(0.0, 0.0))?;
         if fast.fast_ok() {
             return Ok(fast.fast_loss::<S, N>());
         }
@@ -467,7 +489,7 @@ pub(crate) fn segments_loss<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl 
 #[cfg_attr(target_arch = "x86_64", inline(always))]
 #[cfg_attr(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")), inline(never))]
 fn fast_loss<S: Isa<N>, const N: usize>(row: &[f32], segs: &impl Segments) -> Result<Option<f64>, Error> {
-    let fast = pass::<S, N, false>(row, segs, Shifts::new(0.0, 0.0))?;
+    let fast = pass::<S, N, false, _>(row, segs, Shifts::new(0.0, 0.0))?;
     Ok(if fast.fast_ok() { Some(fast.fast_loss::<S, N>()) } else { None })
 }
 
@@ -480,7 +502,7 @@ fn shifted_state<S: Isa<N>, const N: usize>(
     segs: &impl Segments,
     shifts: Shifts,
 ) -> Result<Stream, Error> {
-    Ok(pass::<S, N, true>(row, segs, shifts)?.state(shifts.neg, shifts.pos))
+    Ok(pass::<S, N, true, _>(row, segs, shifts)?.state(shifts.neg, shifts.pos))
 }
 
 /// [`scale_terms`] (or [`scale_by_labels`]) over the segments of a row

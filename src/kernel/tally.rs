@@ -87,8 +87,9 @@ pub(crate) fn row_loss_counted(
     }
     // The two-pass path (as `segments_loss`'s), which validates the row.
     let segs = Whole(logits.len(), Dense::new(labels));
-    let shifted = row_maxima::<Base, 4>(logits, &segs)
-        .and_then(|(mn, mp)| Ok(pass::<Base, 4, true>(logits, &segs, Shifts::new(mn, mp))?.state(mn, mp).loss_f64()));
+    let shifted = row_maxima::<Base, 4>(logits, &segs).and_then(|(mn, mp)| {
+        Ok(pass::<Base, 4, true, _>(logits, &segs, Shifts::new(mn, mp))?.state(mn, mp).loss_f64())
+    });
     match shifted {
         Ok(loss) => Ok((loss, !wrong)),
         Err(e) => {
