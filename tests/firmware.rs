@@ -92,11 +92,13 @@ fn code_size_per_group_release_and_size_optimised() {
     // lanes, and the AVX2 + FMA and AVX-512F ones the dispatcher picks at
     // run time), each inlined into its entry so that it runs with its
     // features, and the dense entries hold a short-row path per instruction
-    // set besides (8 KB of the dense loss's 42 KB at opt-level z); the budget
+    // set besides (8 KB of the dense loss's 42 KB at opt-level z), and the
+    // AVX2 gradient passes a loop for rows longer than a piece of label
+    // facts (7 KB: 32x131072 forward + backward 15-20% faster); the budget
     // for the size-optimised build says so. (The MCU builds below have one
-    // instruction set and no short-row path.)
+    // instruction set, no short-row path and no pieces.)
     assert!(totals[0][2] <= 48 * 1024, "dense loss at opt-level z within 48 KiB: {} B", totals[0][2]);
-    assert!(totals[2][2] <= 600 * 1024, "all functions at opt-level z within 600 KiB: {} B", totals[2][2]);
+    assert!(totals[2][2] <= 620 * 1024, "all functions at opt-level z within 620 KiB: {} B", totals[2][2]);
 }
 
 #[test]

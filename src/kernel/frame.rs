@@ -27,7 +27,7 @@ pub(crate) fn segments_grad_in_frame<S: Isa<N>, const N: usize>(
     grad: &mut [f32],
 ) -> Result<(), Error> {
     row_maxima::<S, N>(row, segs)?;
-    pass_store::<S, N, true>(row, segs, frame_shifts(state), grad)?;
+    pass_store::<S, N, true, _>(row, segs, frame_shifts(state), grad)?;
     scale_segments::<S, N>(grad, segs, state, scale)
 }
 
