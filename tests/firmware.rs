@@ -34,7 +34,18 @@ fn stack_table(lib: &Lib, name: &str, budget: usize) -> String {
 #[test]
 fn stack_use_of_every_function_is_within_the_budget() {
     let table = stack_table(staticlib(), "stack-release", STACK_BUDGET);
-    eprintln!("{table}");
+    // The program's calls run at the level the dispatcher picks on this
+    // CPU: said on the terminal, and loudly when that leaves AVX-512
+    // kernels the CPU could run unmeasured (Zen 4, where it picks AVX2).
+    let picked = mlcce::level();
+    eprintln!("{table}(at the {picked:?} level)");
+    if picked != mlcce::Level::Avx512 && mlcce::force_level(mlcce::Level::Avx512) {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: the AVX-512 kernels' stack: this CPU runs them, but the dispatcher picks {picked:?} here"
+        );
+    }
     assert!(table.contains(" 0 failed"));
     assert_eq!(
         table.lines().filter(|l| l.starts_with("stack mlcce_")).count(),
