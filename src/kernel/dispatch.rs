@@ -109,9 +109,10 @@ mod runtime {
 
     /// The fastest level this CPU runs: AVX-512 where its 512-bit
     /// operations are whole, else AVX2 + FMA (on Zen 4 the AVX2 level
-    /// measured 3-8% faster than the AVX-512 one at 256x1000, forward and
-    /// with the gradient, and up to 20% at 1x32 with the gradient). (Under
-    /// Miri, which cannot run CPUID, the baseline.)
+    /// measured 2-4% faster than the AVX-512 one forward and 7-9% with the
+    /// gradient at 256x1000, 17% at 1x32 with the gradient, about level at
+    /// the longer rows). (Under Miri, which cannot run CPUID, the
+    /// baseline.)
     fn detect() -> Level {
         if cfg!(miri) {
             Level::Base
