@@ -233,7 +233,8 @@ static EXP_TABLE: Table = {
 /// up to 0.54 ulp, is much of it). Degree 4 was 0.89 ulp and 7% slower
 /// forward, 9% with the gradient, at 256x1000 on Zen 4; adding the
 /// entries' rounding back through a second table took an add and a
-/// permutation per lane, 0.58 ulp but 9% slower than degree 4. 0 at and
+/// permutation per lane, 0.58 ulp but 9% slower forward than degree 4 at
+/// 256x1000 (Zen 5). 0 at and
 /// below `LO`, under `2^-126` (the table's step put in the subnormal range)
 /// for inputs between `LO` and -87.33.
 #[inline(always)]
